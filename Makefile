@@ -21,8 +21,20 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e ".[dev]" 2>&1 | { grep -v "is ignored" || true; }
 	@touch $(STAMP)
 
+# The main job, offline: check the machine, train on drawn boats (cpu mode), then ask the model
+# about boats it has never seen (another seed) and about a real photo with no boat.
+HOPPER = $$($(BIN)/python -c "import matplotlib, os; print(os.path.join(matplotlib.get_data_path(), 'sample_data', 'grace_hopper.jpg'))")
+
 demo: $(STAMP)
 	$(BIN)/boatclf doctor
+	$(BIN)/boatclf train --synthetic --mode cpu --out $(DEMO)/model
+	$(BIN)/boatclf synth --dest $(DEMO)/unseen --per-class 30 --seed 2026
+	$(BIN)/boatclf evaluate $(DEMO)/model $(DEMO)/unseen
+	$(BIN)/boatclf predict $(DEMO)/model $(DEMO)/unseen/canoe/canoe_0000.jpg $(DEMO)/unseen/kayak/kayak_0000.jpg \
+	    $(DEMO)/unseen/sailboat/sailboat_0000.jpg $(HOPPER)
+	@echo "The last photo is Grace Hopper, not a boat: a cross-entropy model must still pick a boat."
+	@echo "Binary cross-entropy can say 'no boat I know': boatclf train --synthetic --loss bce --out $(DEMO)/bce"
+	@echo "Model, metrics.json, confusion.png and losses.png are in $(DEMO)/model/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
