@@ -7,7 +7,8 @@ shrinks them with `presize_to_disk`, then times, for both folders: one epoch of 
 (decode + resize + augment, no model) and one epoch of training (fit_one_cycle(1), frozen body
 as in fine_tune's first epoch). Prints the times and the ratios. Run by hand, not in the tests.
 """
-import argparse, os, time
+import argparse, os, time, warnings
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated")
 from pathlib import Path
 
 import numpy as np

@@ -14,10 +14,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageEnhance, ImageOps, ImageChop
 from .core import BoatclfError, CLASSES, get_settings
 
 # %% auto #0
-__all__ = ['NEGATIVE', 'SKIES', 'WATERS', 'HULLS', 'DRAW', 'ASPECTS', 'gradient', 'sky_and_water', 'shoreline', 'waves', 'lake',
-           'person', 'paddle', 'draw_canoe', 'draw_kayak', 'draw_sailboat', 'canvas_size', 'boat_layer', 'add_boat',
-           'leaves', 'forest', 'occlude', 'finish', 'render_scene', 'scene_rng', 'make_synthetic_boats',
-           'show_synthetic']
+__all__ = ['NEGATIVE', 'SKIES', 'WATERS', 'HULLS', 'DRAW', 'ASPECTS', 'SYNTH_VERSION', 'gradient', 'sky_and_water', 'shoreline',
+           'waves', 'lake', 'person', 'paddle', 'draw_canoe', 'draw_kayak', 'draw_sailboat', 'canvas_size',
+           'boat_layer', 'add_boat', 'leaves', 'forest', 'occlude', 'finish', 'render_scene', 'scene_rng',
+           'make_synthetic_boats', 'show_synthetic']
 
 # %% ../nbs/01a_synth.ipynb #d12466a5
 NEGATIVE = 'none'
@@ -112,11 +112,11 @@ def paddle(rng, d, grip, water, width, blades=1, col=None):
         px, py = -dy / n * width * 2.5, dx / n * width * 2.5
         d.line([(x0 - px, y0 - py), (x0 + px, y0 + py)], fill=col, width=max(1, int(width * 1.4)))
 
-# %% ../nbs/01a_synth.ipynb #206bb07b
+# %% ../nbs/01a_synth.ipynb #9b1c027a
 def draw_canoe(rng, d, cx, yw, L, hull):
     "Open hull, gunwales rising to high pointed ends, the inside visible; kneeling paddlers with single-blade paddles."
     hf = L * rng.uniform(0.07, 0.1)
-    rise = hf * rng.uniform(0.9, 1.6)
+    rise = hf * rng.uniform(1.3, 2.0)
     g = lambda u: yw - hf - rise * abs(u) ** 4.5
     x = lambda u: cx + u * L / 2
     top = [(x(u), g(u)) for u in np.linspace(-1, 1, 40)]
@@ -297,7 +297,9 @@ def render_scene(label:str, rng:np.random.Generator, long_side=(300, 1200)) -> I
     if rng.random() < 0.25: occlude(rng, img)
     return finish(rng, img)
 
-# %% ../nbs/01a_synth.ipynb #95370112
+# %% ../nbs/01a_synth.ipynb #6cf672a0
+SYNTH_VERSION = 2   # bump when the drawings change, so folders of old drawings are not reused
+
 def scene_rng(seed:int, label:str, i:int) -> np.random.Generator:
     "The random generator for drawing number `i` of `label` with `seed`."
     return np.random.default_rng([seed, (*CLASSES, NEGATIVE).index(label), i])
