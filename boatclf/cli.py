@@ -4,14 +4,14 @@
 
 # %% ../nbs/07_cli.ipynb #5d350e17
 from __future__ import annotations
-import argparse, json, sys, warnings
+import argparse, errno, json, os, sys, warnings
 from pathlib import Path
 
 from .core import BoatclfError, doctor, format_report, get_settings, default_home
 
 # %% auto #0
 __all__ = ['cmd_doctor', 'cmd_synth', 'cmd_train', 'cmd_predict', 'cmd_evaluate', 'cmd_download', 'cmd_clean', 'cmd_pack',
-           'cmd_unpack', 'add_data_commands', 'make_parser', 'main', 'run']
+           'cmd_unpack', 'add_data_commands', 'OneLineParser', 'make_parser', 'explain_os_error', 'main', 'run']
 
 # %% ../nbs/07_cli.ipynb #46a8bf46
 def cmd_doctor(args) -> int:
@@ -126,10 +126,16 @@ def add_data_commands(sub) -> None:
     u.add_argument('dir', type=Path, metavar='DIR')
     u.set_defaults(func=cmd_unpack)
 
+# %% ../nbs/07_cli.ipynb #66181a06
+class OneLineParser(argparse.ArgumentParser):
+    "argparse, but a usage mistake is one line (what is wrong, and where to read more) and exit status 2."
+    def error(self, message):
+        self.exit(2, f'{self.prog}: error: {message} (see `{self.prog} --help`)\n')
+
 # %% ../nbs/07_cli.ipynb #a3427783
 def make_parser() -> argparse.ArgumentParser:
     "The `boatclf` argument parser, one sub-command per job."
-    p = argparse.ArgumentParser(prog='boatclf', description='Train and use a canoe / kayak / sailboat classifier.')
+    p = OneLineParser(prog='boatclf', description='Train and use a canoe / kayak / sailboat classifier.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
     d = sub.add_parser('doctor', help='check this machine for the workshop, with a fix for each problem')
@@ -171,20 +177,48 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/07_cli.ipynb #de13a561
+_USER_ERRNOS = {errno.EACCES: 'choose a file or folder you may use, or fix its permissions',
+                errno.EPERM: 'choose a file or folder you may use, or fix its permissions',
+                errno.EROFS: 'that disk is read-only: choose a folder on another disk',
+                errno.ENOSPC: 'the disk is full: free some space, or choose a folder on another disk',
+                errno.EDQUOT: 'your disk quota is full: free some space, or choose a folder on another disk',
+                errno.EFBIG: 'the file grew too big for this disk: free some space, or choose a folder on another disk',
+                errno.ENOENT: 'check the path', errno.ENOTDIR: 'check the path: part of it is a file, not a folder',
+                errno.EISDIR: 'give a file, not a folder', errno.ENAMETOOLONG: 'use a shorter path',
+                errno.ELOOP: 'the path goes round in a loop of links: check it'}
+
+def explain_os_error(e:OSError) -> str|None:
+    "One line for an `OSError` the user can fix (permissions, a full disk, a bad path), or None for anything else."
+    if e.errno not in _USER_ERRNOS: return None
+    where = f': {e.filename}' if e.filename else ''
+    return f'{e.strerror or e}{where}; {_USER_ERRNOS[e.errno]}.'
+
 def main(argv:list[str]|None=None) -> int:
-    "Run the `boatclf` command; returns the exit status."
+    "Run the `boatclf` command; returns the exit status (0 done, 2 a mistake you can fix, 1 a bug, 130 Ctrl-C)."
     parser = make_parser()
     args = parser.parse_args(argv)
+    debug = os.environ.get('BOATCLF_DEBUG', '').lower() in ('1', 'true', 'yes')
     try: return args.func(args)
     except BoatclfError as e:
         print(f'boatclf {args.command}: error: {e}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
+        print(f'boatclf {args.command}: interrupted', file=sys.stderr)
         return 130
+    except OSError as e:
+        if debug or (why := explain_os_error(e)) is None: raise
+        print(f'boatclf {args.command}: error: {why}', file=sys.stderr)
+        return 2
 
 def run():
-    "Entry point of the console script."
+    "Entry point of the console script: a bug prints one line (the traceback with `BOATCLF_DEBUG=1`), exit status 1."
     # fastai 2.8 still uses torch.jit.script, which torch 2.14 warns about on import: not the user's business
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
-    sys.exit(main())
+    try: sys.exit(main())
+    except (SystemExit, KeyboardInterrupt): raise
+    except Exception as e:
+        if os.environ.get('BOATCLF_DEBUG', '').lower() in ('1', 'true', 'yes'): raise
+        msg = ' '.join(str(e).split())[:200]
+        print(f'boatclf: unexpected error, a bug in boatclf ({type(e).__name__}: {msg}); '
+              f'run again with BOATCLF_DEBUG=1 to see where, and report it.', file=sys.stderr)
+        sys.exit(1)
