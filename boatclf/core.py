@@ -193,13 +193,16 @@ def _check_network():
     return checks
 
 # %% ../nbs/00_core.ipynb #9e5f5617
+_HOME_FIX = 'Set BOATCLF_HOME to a folder you can write, e.g. export BOATCLF_HOME=$PWD/boatclf-data'
+
 def _check_disk(home:Path):
-    home.mkdir(parents=True, exist_ok=True)
     try:
+        home.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=home): pass
+        free = shutil.disk_usage(home).free / 2**30
     except OSError as e:
-        return [Check('fail', f'{home} is not writable ({e.strerror})', 'Set BOATCLF_HOME to a folder you can write, e.g. export BOATCLF_HOME=$PWD/boatclf-data')]
-    free = shutil.disk_usage(home).free / 2**30
+        why = 'cannot be created' if not home.is_dir() else 'is not writable'
+        return [Check('fail', f'{home} {why} ({e.strerror or e})', _HOME_FIX)]
     checks = [Check('ok', f'{home} is writable')]
     if free < 0.5: checks.append(Check('fail', f'only {free:.1f} GiB free at {home}', 'Free at least 2 GiB, or set BOATCLF_HOME to a bigger disk.'))
     elif free < 2: checks.append(Check('warn', f'{free:.1f} GiB free at {home}', 'Free at least 2 GiB, or set BOATCLF_HOME to a bigger disk.'))

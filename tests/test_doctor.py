@@ -37,3 +37,13 @@ def test_doctor_bad_host_setting_is_a_usage_error(tmp_path, boatclf_cmd):
     assert r.returncode == 2
     assert 'Traceback' not in r.stderr
     assert r.stderr.strip().count('\n') == 0 and 'host:port' in r.stderr
+
+
+def test_doctor_home_that_cannot_be_made_is_a_failing_check(tmp_path, boatclf_cmd):
+    "BOATCLF_HOME under a file (or anywhere it cannot be made): a failing check with a fix, never a traceback."
+    (tmp_path/'a-file').write_text('not a folder')
+    r = subprocess.run(boatclf_cmd + ['doctor'], env=smoke_env(tmp_path/'a-file'/'home'), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert 'Traceback' not in r.stderr and r.stderr.strip() == '', r.stderr
+    assert 'cannot be created' in r.stdout and 'fix: Set BOATCLF_HOME' in r.stdout
+    assert r.stdout.splitlines()[-1].startswith('fail  verdict')
