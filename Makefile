@@ -27,14 +27,15 @@ HOPPER = $$($(BIN)/python -c "import matplotlib, os; print(os.path.join(matplotl
 
 demo: $(STAMP)
 	$(BIN)/boatclf doctor
-	$(BIN)/boatclf train --synthetic --mode cpu --out $(DEMO)/model
+	$(BIN)/boatclf train --synthetic --mode cpu --out $(DEMO)/model --overwrite
 	$(BIN)/boatclf synth --dest $(DEMO)/unseen --per-class 30 --seed 2026
 	$(BIN)/boatclf evaluate $(DEMO)/model $(DEMO)/unseen
 	$(BIN)/boatclf predict $(DEMO)/model $(DEMO)/unseen/canoe/canoe_0000.jpg $(DEMO)/unseen/kayak/kayak_0000.jpg \
 	    $(DEMO)/unseen/sailboat/sailboat_0000.jpg $(HOPPER)
 	@echo "The last photo is Grace Hopper, not a boat: a cross-entropy model must still pick a boat."
 	@echo "Binary cross-entropy can say 'no boat I know': boatclf train --synthetic --loss bce --out $(DEMO)/bce"
-	@echo "Model, metrics.json, confusion.png and losses.png are in $(DEMO)/model/"
+	@echo "The model is $(DEMO)/model/model.safetensors + model.json (only data: loading it runs no code);"
+	@echo "metrics.json, confusion.png and losses.png are there too, and model.pkl for fastai users (a pickle: boatclf opens it only with --trust-pickle)."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

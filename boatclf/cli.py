@@ -24,23 +24,28 @@ def cmd_doctor(args) -> int:
 def cmd_synth(args) -> int:
     "Draw a folder of synthetic boat photos."
     from boatclf.synth import make_synthetic_boats
-    s = get_settings()
-    dest = make_synthetic_boats(args.dest, per_class=args.per_class or s.per_class, seed=args.seed, negatives=args.with_negatives)
+    per_class = get_settings().per_class if args.per_class is None else args.per_class
+    dest = make_synthetic_boats(args.dest, per_class=per_class, seed=args.seed, negatives=args.with_negatives)
     print(f'drew boats into {dest}')
     return 0
 
 def cmd_train(args) -> int:
     "Fine-tune a classifier and write the model, metrics and plots."
-    from boatclf.train import train_classifier
+    from boatclf.workflow import train_classifier
     if args.data and args.synthetic: raise BoatclfError('give either --data DIR or --synthetic, not both.')
-    train_classifier(data=args.data, out=args.out, settings=get_settings(args.mode), synthetic=args.synthetic,
-                     arch=args.arch, loss=args.loss, epochs=args.epochs, size=args.size)
+    train_classifier(data=args.data, out=args.out, settings=get_settings(args.mode), synthetic=args.synthetic, arch=args.arch,
+                     loss=args.loss, epochs=args.epochs, freeze_epochs=args.freeze_epochs, size=args.size, lr=args.lr,
+                     overwrite=args.overwrite)
     return 0
 
 def cmd_predict(args) -> int:
-    "Print what the model sees in each image."
-    from boatclf.interpret import load_model, predict_images
-    results = predict_images(load_model(args.model), args.images, threshold=args.threshold)
+    "Print what the model sees in each image; which model files were loaded goes to stderr (stdout stays pure with --json)."
+    from boatclf.interpret import load_model, predict_images, check_threshold, image_list
+    check_threshold(args.threshold)
+    files = image_list(args.images)          # every argument checked before the model is loaded
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
+    results = predict_images(model, files, threshold=args.threshold)
+    print(f'boatclf predict: loaded {model.description}', file=sys.stderr)   # after the work: a bad photo stays one line
     for r in results:
         if args.json: print(json.dumps(r))
         else:
@@ -52,7 +57,10 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     "Print accuracy, per-class accuracy and the confusion matrix on a folder of class folders."
     from boatclf.interpret import load_model, evaluate_folder
-    ev = evaluate_folder(load_model(args.model), args.dir)
+    if not args.dir.is_dir(): raise BoatclfError(f"{args.dir} is not a folder: give a folder with one sub-folder per class.")
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
+    ev = evaluate_folder(model, args.dir)
+    print(f'boatclf evaluate: loaded {model.description}', file=sys.stderr)
     if args.json: print(json.dumps(ev)); return 0
     print(f"accuracy {ev['accuracy']:.1%} on {ev['images']} images")
     for k, v in ev['per_class'].items(): print(f'  {k:<10} {v:.1%}')
@@ -82,7 +90,7 @@ def cmd_download(args) -> int:
 def cmd_clean(args) -> int:
     "Check, convert and de-duplicate the images in a folder; rejected files are moved to DIR/.rejected/."
     from boatclf.data import clean_images
-    print(clean_images(args.dir))
+    print(clean_images(args.dir, max_bytes=int(args.max_mb * 1e6)))
     return 0
 
 def cmd_pack(args) -> int:
@@ -92,28 +100,41 @@ def cmd_pack(args) -> int:
     return 0
 
 def cmd_unpack(args) -> int:
-    "Unpack an archive made by `boatclf pack`, checking every path and every hash."
+    "Unpack an archive made by `boatclf pack`, checking every path, size and hash first."
     from boatclf.data import unpack_dataset
-    unpack_dataset(args.archive, args.dir)
+    unpack_dataset(args.archive, args.dir, max_bytes=int(args.max_mb * 1e6))
     return 0
 
 # %% ../nbs/07_cli.ipynb #988f167b
+def _checked(convert, check:str, **limits):
+    "An argparse `type`: convert with `convert`, then check with boatclf.data's `check` function (a wrong value is a usage error)."
+    def parse(text):
+        from boatclf import data   # only when the option is given: `boatclf doctor` stays quick
+        try: value = convert(text)
+        except ValueError: raise argparse.ArgumentTypeError(f'{text!r} is not a {"whole " if convert is int else ""}number') from None
+        try: return getattr(data, check)(value, 'it', **limits)
+        except BoatclfError as e: raise argparse.ArgumentTypeError(str(e).replace('it must', 'must', 1)) from None
+    return parse
+
 def add_data_commands(sub) -> None:
     "Add the `download`, `clean`, `pack` and `unpack` sub-commands to the argparse sub-parsers `sub`."
+    mb = _checked(float, 'check_positive', most=1e6)
     d = sub.add_parser('download', help='download photos (web search, or a URL list), keeping only real images, each once')
     d.add_argument('--classes', nargs='+', metavar='CLASS', help='what to search for (default: canoe kayak sailboat)')
-    d.add_argument('--per-class', type=int, metavar='N', help='photos per class (default: from the mode)')
+    d.add_argument('--per-class', type=_checked(int, 'check_whole', low=1, high=100_000), metavar='N', help='photos per class (default: from the mode)')
     d.add_argument('--dest', type=Path, metavar='DIR', help='where to put them (default: BOATCLF_HOME/data/boats)')
     d.add_argument('--urls-file', type=Path, metavar='F', help='download these URLs instead: one per line, or class<TAB>URL, or class,URL')
-    d.add_argument('--timeout', type=float, default=10., metavar='S', help='give up on one download after S seconds (default: 10)')
-    d.add_argument('--max-mb', type=float, default=20., metavar='MB', help='skip files bigger than this (default: 20)')
-    d.add_argument('--threads', type=int, default=8, help='downloads at once (default: 8)')
+    d.add_argument('--timeout', type=_checked(float, 'check_positive', most=3600), default=10., metavar='S',
+                   help='give up on one download after S seconds in all (default: 10)')
+    d.add_argument('--max-mb', type=mb, default=20., metavar='MB', help='skip files bigger than this (default: 20)')
+    d.add_argument('--threads', type=_checked(int, 'check_whole', low=1, high=64), default=8, metavar='N', help='downloads at once, 1 to 64 (default: 8)')
     d.add_argument('--license', help='only photos with this licence: Public, Share, ShareCommercially, Modify, ModifyCommercially')
     d.add_argument('--safesearch', default='moderate', choices=('on', 'moderate', 'off'), help='(default: moderate)')
     d.set_defaults(func=cmd_download)
 
     c = sub.add_parser('clean', help='verify, convert and de-duplicate images; moves rejects to DIR/.rejected/, never deletes')
     c.add_argument('dir', type=Path, metavar='DIR', help='a folder of class folders')
+    c.add_argument('--max-mb', type=mb, default=20., metavar='MB', help='set aside files bigger than this, unread (default: 20)')
     c.set_defaults(func=cmd_clean)
 
     p = sub.add_parser('pack', help='pack a dataset folder into a .tar.gz with a SHA-256 manifest')
@@ -121,9 +142,10 @@ def add_data_commands(sub) -> None:
     p.add_argument('out', type=Path, metavar='OUT.tar.gz')
     p.set_defaults(func=cmd_pack)
 
-    u = sub.add_parser('unpack', help='unpack a `boatclf pack` archive, checking every path and every hash')
+    u = sub.add_parser('unpack', help='unpack a `boatclf pack` archive, checking every path, size and hash first')
     u.add_argument('archive', type=Path, metavar='ARCHIVE')
     u.add_argument('dir', type=Path, metavar='DIR')
+    u.add_argument('--max-mb', type=mb, default=4000., metavar='MB', help='refuse an archive that unpacks to more (default: 4000)')
     u.set_defaults(func=cmd_unpack)
 
 # %% ../nbs/07_cli.ipynb #66181a06
@@ -144,33 +166,38 @@ def make_parser() -> argparse.ArgumentParser:
 
     sy = sub.add_parser('synth', help='draw a folder of synthetic boat photos (offline stand-in for a download)')
     sy.add_argument('--dest', type=Path, default=default_home()/'data'/'synthetic', help='where to write class folders')
-    sy.add_argument('--per-class', type=int, help='images per class (default: from the mode)')
-    sy.add_argument('--seed', type=int, default=42, help='same seed, same drawings')
+    sy.add_argument('--per-class', type=int, metavar='N', help='images per class, 1 to 10000 (default: from the mode)')
+    sy.add_argument('--seed', type=int, default=42, metavar='S', help='same seed, same drawings (0 to 4294967295; default: 42)')
     sy.add_argument('--with-negatives', action='store_true', help="also draw a 'none' folder of scenes with no boat")
     sy.set_defaults(func=cmd_synth)
 
-    t = sub.add_parser('train', help='fine-tune a classifier; writes model.pkl, metrics.json and plots into --out')
+    t = sub.add_parser('train', help='fine-tune a classifier; writes model.safetensors + model.json, metrics and plots into --out')
     t.add_argument('--data', type=Path, help='a folder with one sub-folder of images per class')
     t.add_argument('--synthetic', action='store_true', help='train on drawn boats (the offline default)')
     t.add_argument('--arch', default='auto', choices=('auto', 'resnet18', 'efficientnet_lite0'), help='pretrained backbone')
     t.add_argument('--loss', default='ce', choices=('ce', 'bce'), help='cross-entropy, or binary cross-entropy (allows "none")')
-    t.add_argument('--epochs', type=int, help='epochs after the frozen one (default: from the mode)')
-    t.add_argument('--size', type=int, help='image size in pixels (default: from the mode)')
+    t.add_argument('--epochs', type=int, metavar='N', help='epochs with every layer training, 1 to 100 (default: from the mode)')
+    t.add_argument('--freeze-epochs', type=int, default=1, metavar='N', help='epochs training only the new head first, 0 to 10 (default: 1)')
+    t.add_argument('--lr', type=float, metavar='X', help='learning rate (default: measured for each backbone)')
+    t.add_argument('--size', type=int, metavar='N', help='image size in pixels, 32 to 1024 (default: from the mode)')
     t.add_argument('--mode', choices=('full', 'cpu', 'smoke'), help='override the detected mode')
     t.add_argument('--out', type=Path, default=Path('boatclf-model'), help='output folder (default: ./boatclf-model)')
+    t.add_argument('--overwrite', action='store_true', help='replace a model already in --out')
     t.set_defaults(func=cmd_train)
 
     pr = sub.add_parser('predict', help='say what is in each image')
-    pr.add_argument('model', type=Path, help='model.pkl written by `boatclf train` (or its folder)')
-    pr.add_argument('images', type=Path, nargs='+', help='image files')
-    pr.add_argument('--threshold', type=float, help='minimum probability for a label (default: 0.5 for bce models)')
+    pr.add_argument('model', type=Path, help='the folder `boatclf train` wrote (model.json + model.safetensors)')
+    pr.add_argument('images', type=Path, nargs='+', metavar='IMAGE|DIR', help='image files, or folders of images')
+    pr.add_argument('--threshold', type=float, metavar='T', help='minimum probability for a label, between 0 and 1 (default: 0.5 for bce models)')
     pr.add_argument('--json', action='store_true', help='one JSON object per image')
+    pr.add_argument('--trust-pickle', action='store_true', help='allow a model.pkl: loading a pickle runs any code inside it')
     pr.set_defaults(func=cmd_predict)
 
     ev = sub.add_parser('evaluate', help='accuracy and confusion matrix on a folder of class folders')
-    ev.add_argument('model', type=Path, help='model.pkl written by `boatclf train` (or its folder)')
+    ev.add_argument('model', type=Path, help='the folder `boatclf train` wrote (model.json + model.safetensors)')
     ev.add_argument('dir', type=Path, help='a folder with one sub-folder per class')
     ev.add_argument('--json', action='store_true', help='print the result as JSON')
+    ev.add_argument('--trust-pickle', action='store_true', help='allow a model.pkl: loading a pickle runs any code inside it')
     ev.set_defaults(func=cmd_evaluate)
 
     add_data_commands(sub)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, sys, socket, shutil, tempfile, platform
 import importlib.metadata as metadata
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_datablock.ipynb #cbbc360e
 from __future__ import annotations
-import os
+import os, re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,44 +12,64 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, MultiCategoryBlock, RandomSplitter,
-                               Resize, ResizeMethod, PadMode, RandomResizedCrop, aug_transforms,
-                               get_image_files, parent_label, image_extensions)
+                               Resize, ResizeMethod, PadMode, RandomResizedCrop, aug_transforms)
 from PIL import Image, ImageOps
 
 from .core import BoatclfError, Settings, get_settings
+from .data import image_files
 
 # %% auto #0
-__all__ = ['NEGATIVE', 'class_folders', 'ImagesIn', 'boat_block', 'boat_dls', 'show_resize_methods', 'to_tensor',
-           'affine_resample', 'zoom', 'rotate', 'shear', 'compose', 'psnr', 'presizing_experiment', 'presize_to_disk']
+__all__ = ['NEGATIVE', 'MAX_CLASSES', 'MIN_PER_CLASS', 'is_class_name', 'class_folders', 'ClassFolders', 'FolderLabel',
+           'boat_block', 'check_counts', 'boat_dls', 'show_resize_methods', 'to_tensor', 'affine_resample', 'zoom',
+           'rotate', 'shear', 'compose', 'psnr', 'presizing_experiment', 'presize_to_disk']
 
 # %% ../nbs/02_datablock.ipynb #507370f4
 NEGATIVE = 'none'   # the folder of photos with no boat
+MAX_CLASSES = 100
 
-def _has_images(d:Path) -> bool:
-    return any(f.suffix.lower() in image_extensions for f in d.iterdir() if f.is_file())
+def is_class_name(name) -> bool:
+    "Can `name` be a class? Letters, digits, ' ', '.', '-', '_', at most 64 characters, and not `none`."
+    return (isinstance(name, str) and len(name) <= 64 and re.fullmatch(r'\w[\w .-]*', name) is not None
+            and not name.endswith(('.', ' ')) and name != NEGATIVE)
 
 def class_folders(path) -> list[str]:
-    "The class names in `path`: its sub-folders that hold images, minus hidden ones and `none`."
+    "The class names in `path`: its sub-folders that hold images (at any depth), minus hidden ones and `none`."
     path = Path(path)
     if not path.is_dir():
         raise BoatclfError(f"{path} is not a folder: give a folder with one sub-folder of images per class (e.g. canoe/, kayak/).")
-    names = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith('.') and d.name != NEGATIVE and _has_images(d))
+    names = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith('.') and d.name != NEGATIVE and image_files(d))
+    bad = [n for n in names if not is_class_name(n)]
+    if bad: raise BoatclfError(f"{path/bad[0]} cannot be a class: rename the folder with letters, digits, ' ', '-' or '_' (like canoe).")
     if not names:
         raise BoatclfError(f"{path} has no class folders with images: put each class's photos in its own sub-folder (e.g. {path}/canoe/).")
     if len(names) == 1:
         raise BoatclfError(f"{path} has only one class ({names[0]}): a classifier needs at least two class folders.")
+    if len(names) > MAX_CLASSES:
+        raise BoatclfError(f"{path} has {len(names)} class folders, more than {MAX_CLASSES}: is it the folder of class folders?")
     return names
 
 # %% ../nbs/02_datablock.ipynb #3faf7a01
-class ImagesIn:
-    "`get_items` for a DataBlock: the image files in `folders` of a path (a class, so `learn.export` can pickle it)."
-    def __init__(self, folders): self.folders = list(folders)
-    def __call__(self, path): return get_image_files(path, folders=self.folders)
+class ClassFolders:
+    "`get_items` for a DataBlock: the images in the class `folders` of a path, sub-folders included; `class_of` names each one's class."
+    def __init__(self, folders): self.folders, self.root = list(folders), None
 
-def _label_list(f):   # no return annotation: fastai casts results to it, and `list[str]` breaks that
-    "The labels of file `f` for multi-label training: its folder name, or none at all for `none/`."
-    lbl = parent_label(f)
-    return [] if lbl == NEGATIVE else [lbl]
+    def items(self, path) -> list[Path]:
+        "Every image in the class folders of `path`, however deep."
+        self.root = Path(path)
+        return [f for c in self.folders for f in image_files(self.root/c)]
+    __call__ = items   # (fastai re-binds a method given as `get_items`, so the DataBlock gets the object itself)
+
+    def class_of(self, f) -> str:
+        "The class of image `f`: the first folder below `path`, so `canoe/lake/1.jpg` is a canoe."
+        return Path(f).relative_to(self.root).parts[0]
+
+class FolderLabel:
+    "`get_y` for a DataBlock: the class folder of a file; for multi-label training a list, empty for photos in `none/`."
+    def __init__(self, folders:ClassFolders, multi_label:bool=False): self.folders, self.multi_label = folders, multi_label
+    def __call__(self, f):   # no return annotation: fastai casts results to it, and `list[str]` breaks that
+        c = self.folders.class_of(f)
+        if not self.multi_label: return c
+        return [] if c == NEGATIVE else [c]
 
 def boat_block(classes, settings:Settings|None=None, multi_label:bool=False, size:int|None=None,
                presize:int|None=None, min_scale:float=0.75, valid_pct:float=0.2, seed:int|None=None,
@@ -58,20 +78,33 @@ def boat_block(classes, settings:Settings|None=None, multi_label:bool=False, siz
     s = settings or get_settings()
     size = size or s.size
     presize = presize or max(s.presize, size)
-    folders = list(classes) + ([NEGATIVE] if multi_label else [])
+    folders = ClassFolders(list(classes) + ([NEGATIVE] if multi_label else []))
     y_block = MultiCategoryBlock(vocab=list(classes)) if multi_label else CategoryBlock(vocab=list(classes))
-    return DataBlock(blocks=(ImageBlock, y_block), get_items=ImagesIn(folders),
-                     get_y=_label_list if multi_label else parent_label,
+    return DataBlock(blocks=(ImageBlock, y_block), get_items=folders, get_y=FolderLabel(folders, multi_label),
                      splitter=RandomSplitter(valid_pct=valid_pct, seed=s.seed if seed is None else seed),
                      item_tfms=Resize(presize, method=ResizeMethod.Squish) if item_tfms is None else item_tfms,
                      batch_tfms=aug_transforms(size=size, min_scale=min_scale) if batch_tfms is None else batch_tfms)
 
 # %% ../nbs/02_datablock.ipynb #82f0759e
+MIN_PER_CLASS = 5   # one photo in five is held back for validation: with fewer, a class may have none there
+
+def check_counts(path, classes) -> dict:
+    "Images per class folder of `path`; a `BoatclfError` if a class has too few to train and validate."
+    path = Path(path)
+    counts = {c: len(image_files(path/c)) for c in classes}
+    few = [c for c, n in counts.items() if n < MIN_PER_CLASS]
+    if few:
+        raise BoatclfError(f"Too few images to train: {', '.join(f'{c} has {counts[c]}' for c in few)}; each class needs at least "
+                           f"{MIN_PER_CLASS} (one in five is held back to check the model). Add photos to {path/few[0]}.")
+    return counts
+
 def boat_dls(path, settings:Settings|None=None, multi_label:bool=False, bs:int|None=None, num_workers:int|None=None, **kwargs):
     "DataLoaders for the class folders in `path`, built by `boat_block`."
     s = settings or get_settings()
     path = Path(path)
-    block = boat_block(class_folders(path), s, multi_label=multi_label, **kwargs)
+    classes = class_folders(path)
+    check_counts(path, classes)
+    block = boat_block(classes, s, multi_label=multi_label, **kwargs)
     n_items = len(block.get_items(path))
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if s.device == 'cuda' else 0
     return block.dataloaders(path, bs=min(bs or s.bs, max(2, n_items // 5)), num_workers=num_workers)
@@ -79,6 +112,7 @@ def boat_dls(path, settings:Settings|None=None, multi_label:bool=False, bs:int|N
 # %% ../nbs/02_datablock.ipynb #b7f99b94
 def show_resize_methods(img_path, size:int=128):
     "One image through crop, pad, squish and RandomResizedCrop, side by side."
+    import matplotlib.pyplot as plt
     from fastai.vision.all import PILImage
     img = PILImage.create(img_path)
     tfms = {'crop': Resize(size, ResizeMethod.Crop), 'pad': Resize(size, ResizeMethod.Pad, pad_mode=PadMode.Zeros),
@@ -155,7 +189,7 @@ def presize_to_disk(src, dst, max_size:int=480, n_workers:int|None=None, quality
     if not src.is_dir(): raise BoatclfError(f"{src} is not a folder: give the folder of class folders to shrink.")
     if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
         raise BoatclfError(f"{dst} is inside {src}: give presize_to_disk a separate output folder.")
-    files = [f for f in get_image_files(src) if not any(p.startswith('.') for p in f.relative_to(src).parts)]
+    files = image_files(src)   # hidden files and folders (like .rejected/) are left out
     jobs = [(f, (dst/f.relative_to(src)).with_suffix('.jpg')) for f in files]
     from fastprogress.fastprogress import progress_bar
     with ThreadPoolExecutor(n_workers or os.cpu_count() or 2) as ex:

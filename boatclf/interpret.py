@@ -4,21 +4,27 @@
 
 # %% ../nbs/06_interpret.ipynb #0acaf53c
 from __future__ import annotations
-import warnings
-
+import hashlib, json, os, stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from fastai.vision.all import load_learner, get_image_files
+from fastai.vision.all import (Learner, load_learner, create_vision_model, noop, PILImage, Datasets, TfmdDL,
+                               Resize, ToTensor, IntToFloatTensor, aug_transforms, Normalize)
+from safetensors.torch import load as safetensors_load
 
 from .core import BoatclfError
-from .datablock import NEGATIVE
+from .data import BadImage, IMAGE_EXTS, fix_image, image_files
+from .datablock import NEGATIVE, MAX_CLASSES, ClassFolders, is_class_name
+from .train import ARCHS, SIZES, MODEL_FORMAT
 
 # %% auto #0
-__all__ = ['Confusion', 'predicted_labels', 'true_labels', 'confusion_from_labels', 'confusion', 'get_probs', 'plot_confusion',
-           'load_model', 'is_multi_label', 'predict_images', 'evaluate_folder']
+__all__ = ['MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES', 'MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels',
+           'confusion_from_labels', 'confusion', 'get_probs', 'plot_confusion', 'read_capped', 'check_model_info',
+           'read_model_info', 'open_rgb', 'image_dl', 'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel',
+           'load_weights', 'load_safe_model', 'load_pickled_model', 'load_model', 'check_threshold', 'image_list',
+           'predict_images', 'evaluate_folder']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -77,61 +83,209 @@ def plot_confusion(cm:Confusion, fn:Path|None=None, title:str='confusion matrix'
     return fig
 
 # %% ../nbs/06_interpret.ipynb #3c06c53d
-def load_model(fn):
-    "Load an exported boatclf learner from `fn` (model.pkl, or the folder holding it)."
-    fn = Path(fn).expanduser()
-    if fn.is_dir(): fn = fn/'model.pkl'
-    if not fn.exists(): raise BoatclfError(f"No model at {fn}: train one with `boatclf train --out DIR`, then pass DIR/model.pkl.")
-    try:
-        with warnings.catch_warnings():   # fastai warns that pickles can run code: this is the user's own model
-            warnings.simplefilter('ignore', UserWarning)
-            learn = load_learner(fn, cpu=True)
-    except Exception as e:
-        raise BoatclfError(f"{fn} is not a boatclf model ({type(e).__name__}): pass the model.pkl that `boatclf train` wrote.") from None
-    if not hasattr(learn, 'dls') or not hasattr(learn.dls, 'vocab'):
-        raise BoatclfError(f"{fn} is not a boatclf model (no class list): pass the model.pkl that `boatclf train` wrote.")
-    return learn
+MAX_JSON_BYTES, MAX_WEIGHTS_BYTES = 1_000_000, 1_000_000_000   # far above a real model.json (2 kB) and resnet18's weights (45 MB)
 
-def is_multi_label(learn) -> bool:
-    "Was `learn` trained with binary cross-entropy (one yes/no per class)?"
-    return 'BCE' in type(learn.loss_func).__name__
+def read_capped(fn:Path, max_bytes:int, what:str) -> bytes:
+    "The bytes of regular file `fn`, if there are at most `max_bytes`: a pipe, a device or a huge file is refused, not read."
+    try:
+        with open(fn, 'rb', opener=lambda p, flags: os.open(p, flags | getattr(os, 'O_NONBLOCK', 0))) as f:   # a pipe would wait
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode): raise BoatclfError(f"{fn} is not a regular file (a pipe, a device?): give {what}.")
+            if st.st_size > max_bytes: raise BoatclfError(f"{fn} is {st.st_size:,} bytes, more than {what} can be ({max_bytes:,}).")
+            return f.read(max_bytes + 1)[:max_bytes]
+    except FileNotFoundError: raise BoatclfError(f"{fn} is missing: give {what}.") from None
+    except OSError as e: raise BoatclfError(f"{fn} cannot be read ({e.strerror or e}): give {what}.") from None
+
+# %% ../nbs/06_interpret.ipynb #2c9574b1
+def _short(v, n:int=40) -> str:
+    r = repr(v)
+    return r if len(r) <= n else r[:n] + '...'
+
+def _number(lo, hi, whole=False):
+    kind = int if whole else (int, float)
+    return lambda v: isinstance(v, kind) and not isinstance(v, bool) and lo <= v <= hi   # NaN and infinity fail the comparison
+
+def _stats(v, lo): return isinstance(v, list) and len(v) == 3 and all(_number(lo, 10)(x) for x in v)
+
+def check_model_info(info, fn='model.json') -> dict:
+    "`info` (a parsed model.json) if every field is one boatclf wrote and can use; else a `BoatclfError` naming the first bad one."
+    if not isinstance(info, dict): raise BoatclfError(f"{fn} holds {type(info).__name__}, not a model description: give the model.json that `boatclf train` wrote.")
+    bce = info.get('loss') == 'bce'
+    fields = [('format_version', lambda v: type(v) is int and v == MODEL_FORMAT, f'{MODEL_FORMAT} (this boatclf reads format {MODEL_FORMAT})'),
+              ('arch', lambda v: isinstance(v, str) and v in ARCHS, f"one of {', '.join(ARCHS)}"),
+              ('classes', lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_CLASSES and all(map(is_class_name, v)) and len(set(v)) == len(v),
+               f'a list of 2 to {MAX_CLASSES} different class names'),
+              ('loss', lambda v: isinstance(v, str) and v in ('ce', 'bce'), "'ce' or 'bce'"),
+              ('multi_label', lambda v: v is bce, 'true for bce and false for ce'),
+              ('threshold', lambda v: (v is None) if not bce else (_number(0, 1)(v) and 0 < v < 1), 'null for ce, between 0 and 1 for bce'),
+              ('temperature', _number(0.01, 100), 'a number from 0.01 to 100'),
+              ('size', _number(*SIZES, whole=True), f'a whole number from {SIZES[0]} to {SIZES[1]}'),
+              ('presize', _number(info.get('size') if _number(*SIZES, True)(info.get('size')) else SIZES[0], 2048, whole=True),
+               'a whole number from size to 2048'),
+              ('resize_method', lambda v: v == 'squish', "'squish'"),
+              ('min_scale', lambda v: _number(0, 1)(v) and v > 0, 'a number above 0, at most 1'),
+              ('mean', lambda v: _stats(v, -10), 'three numbers'), ('std', lambda v: _stats(v, 1e-6), 'three positive numbers'),
+              ('weights_sha256', lambda v: isinstance(v, str) and len(v) == 64 and all(c in '0123456789abcdef' for c in v), '64 hex digits')]
+    for key, ok, what in fields:
+        if not ok(info.get(key)):
+            raise BoatclfError(f"{fn}: {key} is {_short(info.get(key))}, not {what}: this file was not written by `boatclf train`, "
+                               "or was changed; train the model again, or ask for the original files.")
+    return info
+
+def read_model_info(fn) -> dict:
+    "Parse and check the model.json `fn`; nothing in it is run, only read."
+    data = read_capped(Path(fn), MAX_JSON_BYTES, 'the model.json that `boatclf train` wrote')
+    try: info = json.loads(data.decode('utf-8'))
+    except (ValueError, RecursionError) as e:
+        raise BoatclfError(f"{fn} is not valid JSON ({_short(str(e), 60)}): give the model.json that `boatclf train` wrote.") from None
+    return check_model_info(info, fn)
+
+# %% ../nbs/06_interpret.ipynb #ff98b19c
+MAX_IMAGE_BYTES = 200_000_000
+
+def open_rgb(f) -> PILImage:
+    "Image file `f` decoded the way `boatclf clean` converts photos: EXIF rotation, first frame, 8-bit RGB, alpha on white."
+    try: im, _ = fix_image(read_capped(Path(f), MAX_IMAGE_BYTES, 'a photo (JPEG, PNG, WebP...)'), min_size=1)
+    except BadImage as e: raise BoatclfError(f"{f} is not a readable image ({e}): give a JPEG, PNG or WebP photo.") from None
+    return PILImage.create(im)
+
+def image_dl(files, info:dict, bs:int=32) -> TfmdDL:
+    "A DataLoader that prepares `files` the way the model's validation photos were: squish to presize, crop to size, normalize."
+    ds = Datasets(list(files), tfms=[[open_rgb]], split_idx=1)   # split_idx=1: validation behaviour, no random augmentation
+    return TfmdDL(ds, bs=bs, shuffle=False, num_workers=0,
+                  after_item=[Resize(info['presize'], method=info['resize_method']), ToTensor()],
+                  after_batch=[IntToFloatTensor(), *aug_transforms(size=info['size'], min_scale=info['min_scale']),
+                               Normalize.from_stats(info['mean'], info['std'], cuda=False)])
+
+# %% ../nbs/06_interpret.ipynb #f7b288c0
+def probs_from_logits(logits:torch.Tensor, multi_label:bool, temperature:float=1.0) -> torch.Tensor:
+    "Probabilities from a model's raw outputs: softmax (one class per photo) or sigmoid (yes/no per class)."
+    z = logits / temperature
+    return torch.sigmoid(z) if multi_label else torch.softmax(z, dim=-1)
+
+class LoadedModel:
+    "What predicting needs from a model, whichever file it came from: its classes, multi-label or not, and probabilities."
+    def __init__(self, info:dict, description:str): self.info, self.description = info, description
+    vocab = property(lambda self: list(self.info['classes']))
+    multi_label = property(lambda self: self.info['multi_label'])
+    threshold = property(lambda self: self.info['threshold'])
+    def logits(self, files, bs:int=32) -> torch.Tensor: raise NotImplementedError
+    def probs(self, files, bs:int=32) -> torch.Tensor:
+        "Probabilities for each image file in `files`: one row per image, one column per class."
+        files = list(files)
+        if not files: return torch.zeros(0, len(self.vocab))
+        return probs_from_logits(self.logits(files, bs), self.multi_label, self.info['temperature'])
+    def __repr__(self): return f'{type(self).__name__}: {self.description}'
+
+class SafeModel(LoadedModel):
+    "A network rebuilt from model.json and model.safetensors: nothing unpickled, nothing downloaded."
+    def __init__(self, info:dict, net:torch.nn.Module, description:str): super().__init__(info, description); self.net = net.eval()
+    def logits(self, files, bs:int=32) -> torch.Tensor:
+        with torch.no_grad(): return torch.cat([self.net(xb) for (xb,) in image_dl(files, self.info, bs)]).as_subclass(torch.Tensor)
+
+class PickledModel(LoadedModel):
+    "A fastai learner unpickled from a model.pkl you chose to trust."
+    def __init__(self, learn:Learner, description:str): super().__init__(learn.model_info, description); self.learn = learn
+    def logits(self, files, bs:int=32) -> torch.Tensor:
+        out = []
+        for i in range(0, len(files), bs):   # decoded as above, a batch at a time, through the learner's own transforms
+            dl = self.learn.dls.test_dl([open_rgb(f) for f in files[i:i + bs]], bs=bs, num_workers=0)
+            with self.learn.no_bar(): out.append(self.learn.get_preds(dl=dl, act=noop)[0])
+        return torch.cat(out).as_subclass(torch.Tensor)
+
+# %% ../nbs/06_interpret.ipynb #6de427eb
+def load_weights(net:torch.nn.Module, fn:Path, info:dict) -> torch.nn.Module:
+    "Load the weights in safetensors file `fn` into `net`, if their sha256 is the one model.json names and every tensor fits."
+    data = read_capped(fn, MAX_WEIGHTS_BYTES, f'the {fn.name} that `boatclf train` wrote beside {fn.stem}.json')
+    if hashlib.sha256(data).hexdigest() != info['weights_sha256']:
+        raise BoatclfError(f"{fn} is not the file its model.json describes (the sha256 differs): it was changed or damaged; copy both files again.")
+    try: weights = safetensors_load(data)
+    except Exception as e: raise BoatclfError(f"{fn} is not a valid safetensors file ({_short(str(e), 60)}): copy it again, or train again.") from None
+    try: net.load_state_dict(weights, strict=True)
+    except RuntimeError as e:
+        raise BoatclfError(f"{fn} does not fit a {info['arch']} with {len(info['classes'])} classes "
+                           f"({_short(' '.join(str(e).split()), 120)}): copy both files again, or train again.") from None
+    return net
+
+def load_safe_model(fn) -> SafeModel:
+    "Rebuild the model that model.json `fn` describes, with the weights in the .safetensors file beside it."
+    fn = Path(fn)
+    info = read_model_info(fn)
+    net = create_vision_model(ARCHS[info['arch']], len(info['classes']), pretrained=False)
+    load_weights(net, fn.with_suffix('.safetensors'), info)
+    return SafeModel(info, net, f"{fn.with_suffix('.safetensors')} + {fn.name} ({info['arch']}: {', '.join(info['classes'])}; nothing unpickled)")
+
+def load_pickled_model(fn) -> PickledModel:
+    "Unpickle the fastai learner in `fn`: this runs whatever code the file holds, so only for files you trust."
+    try: learn = load_learner(fn, cpu=True)   # fastai warns that pickles can run code: that warning is meant for you
+    except Exception as e: raise BoatclfError(f"{fn} is not a boatclf model ({type(e).__name__}): give the model folder that `boatclf train` wrote.") from None
+    if not isinstance(learn, Learner) or not hasattr(learn, 'model_info'):
+        raise BoatclfError(f"{fn} is not a model written by `boatclf train` (no model_info inside): train it again with `boatclf train`.")
+    check_model_info(learn.model_info, fn)
+    return PickledModel(learn, f'{fn} (a pickle: loaded because you trusted it)')
+
+def _pickle_refused(fn) -> BoatclfError:
+    return BoatclfError(f"{fn} is a pickle, and loading a pickle runs any code inside it: give the model folder (model.json + "
+                        "model.safetensors, from `boatclf train`), or, only for a file you made yourself, pass --trust-pickle (trust_pickle=True).")
+
+def load_model(fn, trust_pickle:bool=False) -> LoadedModel:
+    "The model in `fn`: a model folder or its model.json (rebuilt, nothing unpickled), or with `trust_pickle` a model.pkl."
+    fn = Path(fn).expanduser()
+    if fn.is_dir():
+        if (fn/'model.json').exists(): return load_safe_model(fn/'model.json')
+        if (fn/'model.pkl').exists():
+            if trust_pickle: return load_pickled_model(fn/'model.pkl')
+            raise _pickle_refused(fn/'model.pkl')
+        raise BoatclfError(f"No model in {fn}: give the folder `boatclf train --out DIR` wrote (it holds model.json and model.safetensors).")
+    if not fn.exists() and not fn.is_symlink():
+        raise BoatclfError(f"No model at {fn}: give the folder `boatclf train --out DIR` wrote (it holds model.json and model.safetensors).")
+    if fn.suffix in ('.json', '.safetensors'): return load_safe_model(fn.with_suffix('.json'))
+    if trust_pickle: return load_pickled_model(fn)
+    if fn.suffix in ('.pkl', '.pickle', '.pth', '.pt'): raise _pickle_refused(fn)
+    raise BoatclfError(f"{fn} is not a boatclf model: give the folder `boatclf train --out DIR` wrote (it holds model.json and model.safetensors).")
 
 # %% ../nbs/06_interpret.ipynb #8ed87895
-def _check_readable(files):
-    "Raise a `BoatclfError` for the first of `files` that is missing or not a readable image."
-    from boatclf.data import open_image, BadImage
-    for f in files:
-        if not Path(f).is_file(): raise BoatclfError(f"{f} does not exist: give the path of an image file.")
-        try: open_image(Path(f).read_bytes())
-        except BadImage as e: raise BoatclfError(f"{f} is not a readable image ({e}): give a JPEG, PNG or WebP photo.") from None
+def check_threshold(threshold:float|None) -> None:
+    "Raise a `BoatclfError` unless `threshold` is None or a probability strictly between 0 and 1."
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1):
+        raise BoatclfError(f"threshold {threshold!r} is out of range: give a probability between 0 and 1, such as 0.5.")
 
-def predict_images(learn, files, threshold:float|None=None) -> list[dict]:
-    "Predict each image in `files`: `{'image', 'labels', 'probs'}` per image."
-    files = [Path(f) for f in files]
-    _check_readable(files)
-    multi = is_multi_label(learn)
-    thresh = 0.5 if threshold is None and multi else threshold
-    with learn.no_bar(): probs, _ = learn.get_preds(dl=learn.dls.test_dl(files, num_workers=0))
-    vocab = list(learn.dls.vocab)
+def image_list(paths) -> list[Path]:
+    "The image files in `paths`, each folder replaced by the images in it; a path that is not there is an error."
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = image_files(p)
+            if not found: raise BoatclfError(f"{p} has no images ({' '.join(IMAGE_EXTS)}): give image files, or a folder that holds some.")
+            files += found
+        elif p.exists(): files.append(p)
+        else: raise BoatclfError(f"{p} does not exist: give the path of an image file, or of a folder of images.")
+    return files
+
+def predict_images(model:LoadedModel, files, threshold:float|None=None) -> list[dict]:
+    "Predict each image in `files` (folders stand for their images): `{'image', 'labels', 'probs'}` per image."
+    check_threshold(threshold)
+    files = image_list(files)
+    probs = model.probs(files)
+    thresh = model.threshold if threshold is None else threshold   # None: a single-label model always names its best class
     res = []
     for f, p in zip(files, probs):
-        if multi: labels = [v for v, q in zip(vocab, p) if q >= thresh]
-        else: labels = [vocab[int(p.argmax())]] if thresh is None or p.max() >= thresh else []
-        res.append({'image': str(f), 'labels': labels, 'probs': {v: round(float(q), 4) for v, q in zip(vocab, p)}})
+        if model.multi_label: labels = [v for v, q in zip(model.vocab, p) if q >= thresh]
+        else: labels = [model.vocab[int(p.argmax())]] if thresh is None or p.max() >= thresh else []
+        res.append({'image': str(f), 'labels': labels, 'probs': {v: round(float(q), 4) for v, q in zip(model.vocab, p)}})
     return res
 
 # %% ../nbs/06_interpret.ipynb #6a292ac8
-def evaluate_folder(learn, path) -> dict:
-    "Accuracy, per-class accuracy and confusion matrix of `learn` on the class folders in `path`."
+def evaluate_folder(model:LoadedModel, path) -> dict:
+    "Accuracy, per-class accuracy and confusion matrix of `model` on the class folders in `path` (sub-folders included)."
     path = Path(path).expanduser()
     if not path.is_dir(): raise BoatclfError(f"{path} is not a folder: give a folder with one sub-folder per class.")
-    vocab, multi = list(learn.dls.vocab), is_multi_label(learn)
-    folders = vocab + ([NEGATIVE] if multi else [])
-    files = get_image_files(path, folders=folders)
-    if not len(files):
+    folders = model.vocab + ([NEGATIVE] if model.multi_label else [])
+    classes = ClassFolders(folders)
+    files = classes.items(path)
+    if not files:
         raise BoatclfError(f"{path} has no images in folders named {', '.join(folders)}: the folder names must be the model's classes.")
-    _check_readable(files)
-    with learn.no_bar(): probs, _ = learn.get_preds(dl=learn.dls.test_dl(files, num_workers=0))
-    cm = confusion_from_labels([f.parent.name for f in files], predicted_labels(probs, vocab, multi), folders)
+    pred = predicted_labels(model.probs(files), model.vocab, model.multi_label, model.threshold or 0.5)
+    cm = confusion_from_labels([classes.class_of(f) for f in files], pred, folders)
     return dict(images=len(files), accuracy=round(cm.accuracy, 4), per_class={k: round(v, 4) for k, v in cm.per_class.items()},
                 labels=cm.labels, confusion=cm.matrix.tolist())

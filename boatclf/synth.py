@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageEnhance, ImageOps, ImageChops
 
-from .core import BoatclfError, CLASSES, get_settings
+from .core import BoatclfError, CLASSES
 
 # %% auto #0
-__all__ = ['NEGATIVE', 'SKIES', 'WATERS', 'HULLS', 'DRAW', 'ASPECTS', 'SYNTH_VERSION', 'gradient', 'sky_and_water', 'shoreline',
-           'waves', 'lake', 'person', 'paddle', 'draw_canoe', 'draw_kayak', 'draw_sailboat', 'canvas_size',
-           'boat_layer', 'add_boat', 'leaves', 'forest', 'occlude', 'finish', 'render_scene', 'scene_rng',
-           'make_synthetic_boats', 'show_synthetic']
+__all__ = ['NEGATIVE', 'SKIES', 'WATERS', 'HULLS', 'DRAW', 'ASPECTS', 'SYNTH_VERSION', 'MAX_PER_CLASS', 'gradient',
+           'sky_and_water', 'shoreline', 'waves', 'lake', 'person', 'paddle', 'draw_canoe', 'draw_kayak',
+           'draw_sailboat', 'canvas_size', 'boat_layer', 'add_boat', 'leaves', 'forest', 'occlude', 'finish',
+           'render_scene', 'scene_rng', 'make_synthetic_boats', 'show_synthetic']
 
 # %% ../nbs/01a_synth.ipynb #d12466a5
 NEGATIVE = 'none'
@@ -213,7 +213,7 @@ def add_boat(rng, img, label, hz):
     layer, yw = boat_layer(rng, label, L, hull)
     x0, y0, x1, y1 = layer.getbbox()
     m = int(L * 0.1)
-    layer = layer.crop((x0 - m, y0 - m, x1 + m, y1 + m)); ox, yw = x0 - m, yw - (y0 - m)
+    layer = layer.crop((x0 - m, y0 - m, x1 + m, y1 + m)); yw = yw - (y0 - m)
     if rng.random() < 0.5: layer = layer.transpose(Image.FLIP_LEFT_RIGHT)
     tilt = rng.uniform(-12, 12) if label == 'sailboat' else rng.uniform(-5, 5)
     layer = layer.rotate(tilt, resample=Image.BILINEAR, center=(layer.width / 2, yw))
@@ -313,14 +313,22 @@ def _draw_one(job) -> None:
     im.save(tmp, 'JPEG', quality=int(scene_rng(seed, label, i).integers(70, 95)))
     os.replace(tmp, fn)
 
+MAX_PER_CLASS = 10_000
+
+def _whole(x, lo, hi) -> bool: return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and lo <= x <= hi
+
 def make_synthetic_boats(dest, per_class:int=100, seed:int=42, negatives:bool=False, long_side=(300, 1200),
                          classes=CLASSES, progress:bool=True, n_workers:int|None=None) -> Path:
     "Draw `per_class` JPEGs of each class into `dest/<class>/` (and `dest/none/` if `negatives`); returns `dest`."
-    if per_class < 1: raise BoatclfError(f"per_class={per_class}: ask for at least 1 image per class.")
+    if not _whole(per_class, 1, MAX_PER_CLASS):
+        raise BoatclfError(f"{per_class!r} images per class: ask for at least 1, at most {MAX_PER_CLASS:,}.")
+    if not _whole(seed, 0, 2**32 - 1): raise BoatclfError(f"seed {seed!r} is out of range: use a whole number from 0 to {2**32 - 1}.")
     unknown = [c for c in classes if c not in CLASSES]
     if unknown: raise BoatclfError(f"Can't draw {', '.join(unknown)}: the drawn classes are {', '.join(CLASSES)}.")
     dest = Path(dest).expanduser()
     labels = list(classes) + ([NEGATIVE] if negatives else [])
+    blocked = next((p for p in [*(dest/l for l in labels), dest, *dest.parents] if p.exists() and not p.is_dir()), None)
+    if blocked: raise BoatclfError(f"{blocked} is a file, not a folder: give a folder to draw the boats into.")
     jobs = []
     for label in labels:
         (dest/label).mkdir(parents=True, exist_ok=True)

@@ -4,24 +4,26 @@
 
 # %% ../nbs/05_train.ipynb #35b42abe
 from __future__ import annotations
-import json, time
-from dataclasses import replace
+import hashlib, json, math, os
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
 import timm
 from fastai.vision.all import (Learner, vision_learner, model_meta, params, error_rate, accuracy_multi, Callback, Recorder,
-                               BCEWithLogitsLossFlat, CrossEntropyLossFlat, L, load_learner, PILImage, set_seed)
+                               BCEWithLogitsLossFlat, CrossEntropyLossFlat, L, PILImage,
+                               Resize, RandomResizedCropGPU, Normalize)
 from fastai.vision.all import resnet18 as tv_resnet18
+from safetensors.torch import save as safetensors_bytes
 
 from .core import BoatclfError, Settings, get_settings, pick_arch
-from .datablock import boat_dls
 
 # %% auto #0
-__all__ = ['LITE0_STATS', 'ARCHS', 'BASE_LR', 'lite0_imagenet_state_dict', 'efficientnet_lite0', 'imagenet_top', 'lite0_split',
-           'pick_backbone', 'boat_learner', 'accuracy_multi_at', 'LossHistory', 'plot_losses', 'resolve_data',
-           'check_images', 'train_classifier']
+__all__ = ['LITE0_STATS', 'ARCHS', 'BASE_LR', 'MODEL_FORMAT', 'EPOCHS', 'FREEZE_EPOCHS', 'SIZES', 'MODEL_FILES',
+           'lite0_imagenet_state_dict', 'efficientnet_lite0', 'imagenet_top', 'lite0_split', 'pick_backbone',
+           'boat_learner', 'accuracy_multi_at', 'LossHistory', 'plot_losses', 'write_atomic', 'preprocessing',
+           'model_info', 'save_model', 'resolve_data', 'check_images', 'check_train_args', 'check_out']
 
 # %% ../nbs/05_train.ipynb #eff24fc3
 @lru_cache(maxsize=1)
@@ -118,6 +120,41 @@ def plot_losses(hist:LossHistory, fn:Path|None=None):
     if fn is not None: fig.savefig(fn, dpi=80, bbox_inches='tight'); plt.close(fig)
     return fig
 
+# %% ../nbs/05_train.ipynb #75b8c5f5
+MODEL_FORMAT = 1   # the version of model.json; bump it when its fields change
+
+def write_atomic(fn:Path, write) -> Path:
+    "Call `write(tmp)` for a temporary file beside `fn`, then rename it to `fn`: `fn` is never half-written."
+    tmp = fn.with_name(f'.tmp-{os.getpid()}-{fn.name}')   # same suffix: matplotlib picks the format from it
+    try:
+        write(tmp)
+        os.replace(tmp, fn)
+    finally: tmp.unlink(missing_ok=True)
+    return fn
+
+def preprocessing(dls) -> dict:
+    "How `dls` prepares a photo for validation: presize and resize method, final size, `min_scale`, normalization stats."
+    tfms = list(dls.valid.after_item.fs) + list(dls.valid.after_batch.fs)
+    resize, crop, norm = (next(t for t in tfms if isinstance(t, c)) for c in (Resize, RandomResizedCropGPU, Normalize))
+    return dict(presize=int(resize.size[0]), resize_method=str(resize.method), size=int(crop.size[0]), min_scale=float(crop.min_scale),
+                mean=[float(v) for v in norm.mean.flatten()], std=[float(v) for v in norm.std.flatten()])
+
+def model_info(learn, arch:str, loss:str, threshold:float=0.5) -> dict:
+    "What model.json says: everything needed to rebuild `learn`'s network and its preprocessing, and no code."
+    multi = loss == 'bce'   # decided here, once: everything later reads it from model.json
+    return dict(format='boatclf-model', format_version=MODEL_FORMAT, arch=arch, classes=[str(c) for c in learn.dls.vocab],
+                loss=loss, multi_label=multi, threshold=threshold if multi else None, temperature=1.0,
+                **preprocessing(learn.dls), versions={p: version(p) for p in ('boatclf', 'fastai', 'torch', 'timm')})
+
+def save_model(learn, out, info:dict) -> dict:
+    "Write `learn`'s weights to `out/model.safetensors`, and `info` with their sha256 to `out/model.json`; returns that JSON."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    weights = safetensors_bytes({k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()})
+    info = dict(info, weights_sha256=hashlib.sha256(weights).hexdigest())
+    write_atomic(out/'model.safetensors', lambda f: f.write_bytes(weights))
+    write_atomic(out/'model.json', lambda f: f.write_text(json.dumps(info, indent=2) + '\n'))
+    return info
+
 # %% ../nbs/05_train.ipynb #7f4bd6bd
 def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='ce') -> tuple[Path, str]:
     "Where the training photos come from: `(folder, description)`."
@@ -150,41 +187,30 @@ def check_images(path, files) -> None:
         raise BoatclfError(f"{len(bad)} file(s) in {path} are not readable images (first: {Path(f).relative_to(path)}: "
                            f"{e}). Run `boatclf clean {path}` to move them aside, then train again.")
 
-# %% ../nbs/05_train.ipynb #0eea4aeb
-def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None, synthetic:bool=False,
-                     arch:str='auto', loss:str='ce', epochs:int|None=None, size:int|None=None,
-                     lr:float|None=None, quiet:bool=False) -> dict:
-    "Fine-tune a boat classifier and write model.pkl, metrics.json, confusion.png and losses.png into `out`."
-    s = settings or get_settings()
-    if epochs is not None or size is not None:
-        s = replace(s, epochs=epochs or s.epochs, size=size or s.size)
-    if loss not in ('ce', 'bce'): raise BoatclfError(f"Unknown loss {loss!r}: use ce or bce.")
-    arch_fn, arch_name, arch_why = pick_backbone(s, arch)
-    path, source = resolve_data(s, data, synthetic, loss)
-    set_seed(s.seed)    # the same data, split, augmentations and initial head every run
-    dls = boat_dls(path, s, multi_label=(loss == 'bce'))
-    check_images(path, dls.train_ds.items + dls.valid_ds.items)
-    if not quiet: print(f'data: {source}; {len(dls.train_ds)} train / {len(dls.valid_ds)} valid images, classes {list(dls.vocab)}\n'
-                        f'backbone: {arch_name} ({arch_why}); mode {s.mode}, {s.size} px, {s.epochs} epoch(s) on {s.device}')
-    learn = boat_learner(dls, arch_fn, loss)
-    lr, hist = lr or BASE_LR[arch_name], LossHistory()
-    t0 = time.time()
-    if quiet:
-        with learn.no_bar(), learn.no_logging(): learn.fine_tune(s.epochs, base_lr=lr, cbs=hist)
-    else: learn.fine_tune(s.epochs, base_lr=lr, cbs=hist)
-    seconds = time.time() - t0
-    last = dict(zip(learn.recorder.metric_names[1:], learn.recorder.values[-1]))
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    from boatclf.interpret import confusion, plot_confusion, get_probs
-    probs, targs = get_probs(learn)
-    cm = confusion(probs, targs, list(dls.vocab), multi_label=(loss == 'bce'))
-    plot_confusion(cm, out/'confusion.png')
-    plot_losses(hist, out/'losses.png')
-    learn.export(out.absolute()/'model.pkl')
-    metrics = dict(error_rate=round(1 - cm.accuracy, 4), train_loss=round(float(last['train_loss']), 4), valid_loss=round(float(last['valid_loss']), 4),
-                   arch=arch_name, loss=loss, epochs=s.epochs, size=s.size, seconds=round(seconds, 1), device=s.device,
-                   mode=s.mode, data_source=source, data_path=str(path), classes=list(dls.vocab), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds))
-    (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
-    if not quiet: print(f"error rate {metrics['error_rate']:.1%} on {metrics['n_valid']} validation images, training took "
-                        f"{seconds:.0f} s\nwrote {out}/model.pkl, metrics.json, confusion.png, losses.png")
-    return metrics
+# %% ../nbs/05_train.ipynb #f4268df5
+EPOCHS, FREEZE_EPOCHS, SIZES = (1, 100), (0, 10), (32, 1024)   # the ranges `train` accepts
+
+def _whole(name, v, lo, hi):
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
+        raise BoatclfError(f"{name} {v!r} is out of range: use a whole number from {lo} to {hi}.")
+
+def check_train_args(epochs:int|None=None, freeze_epochs:int=1, size:int|None=None, lr:float|None=None, loss:str='ce') -> None:
+    "Raise a `BoatclfError` for a training argument boatclf cannot use; `None` means the mode's default."
+    _whole('epochs', epochs, *EPOCHS); _whole('freeze epochs', freeze_epochs, *FREEZE_EPOCHS); _whole('size', size, *SIZES)
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0):
+        raise BoatclfError(f"learning rate {lr!r} cannot be used: give a positive number such as 0.002, or leave it out for the default.")
+    if loss not in ('ce', 'bce'): raise BoatclfError(f"Unknown loss {loss!r}: use ce (one class per photo) or bce (yes/no per class).")
+
+MODEL_FILES = ('model.json', 'model.safetensors', 'model.pkl', 'metrics.json')
+
+def check_out(out, data=None, overwrite:bool=False) -> Path:
+    "`out` as a Path, if a new model may be written there: not a file, not inside the `data` folder, no old model unless `overwrite`."
+    out = Path(out).expanduser()
+    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocked: raise BoatclfError(f"{blocked} is a file, not a folder: give --out a folder for the model files.")
+    if data is not None and (out.resolve() == Path(data).resolve() or Path(data).resolve() in out.resolve().parents):
+        raise BoatclfError(f"{out} is inside the data folder {data}: its plots would become training photos; give --out a folder outside it.")
+    old = [f for f in MODEL_FILES if (out/f).exists()]
+    if old and not overwrite:
+        raise BoatclfError(f"{out} already holds a model ({', '.join(old)}): pass --overwrite (overwrite=True) to replace it, or choose another --out.")
+    return out

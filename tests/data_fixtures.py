@@ -12,6 +12,10 @@ from PIL import Image
 
 TIMEOUT = 1.0          # the per-download timeout the tests use
 MAX_BYTES = 200_000    # the size cap the tests use
+DRIP = TIMEOUT / 5     # a hostile server sends one byte this often: every wait is short, the whole is endless...
+GIVE_UP = 15 * TIMEOUT  # ...until it gives up (so that a client without a wall-clock limit fails a test, not hangs it)
+STOP = threading.Event()   # set when the server shuts down: the drips stop
+SEEN = []                  # the paths the loopback server was asked for, in order
 
 
 def photo(w, h, seed, mode='RGB'):
@@ -60,6 +64,12 @@ def make_site() -> dict:
     }
 
 
+# hostile servers: path -> what a download must end as, within about TIMEOUT, whatever the server does
+HOSTILE = {'/drip-status': 'timeout', '/drip-headers': 'timeout', '/drip-body': 'timeout', '/drip-chunked': 'timeout',
+           '/silent': 'timeout', '/slow-redirect': 'timeout', '/redirect-loop': 'too many redirects',
+           '/redirect-file': 'redirected to'}
+
+
 # what a download of each URL must end as: kept, a duplicate, or failed with a reason starting so
 EXPECTED = {
     '/good.jpg': 'kept', '/good.png': 'kept', '/good.webp': 'kept', '/redirect.jpg': 'kept', '/wrongtype.png': 'kept',
@@ -75,7 +85,36 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args): pass
 
+    def drip(self, data: bytes, then=b''):
+        "Send `data` at once, then `then` one byte every DRIP seconds, until the client hangs up, GIVE_UP, or the server stops."
+        self.wfile.write(data)
+        end = time.monotonic() + GIVE_UP
+        for i in range(len(then)):
+            if STOP.wait(DRIP) or time.monotonic() > end: return
+            self.wfile.write(then[i:i + 1])
+
+    def hostile(self, path, query):
+        endless = b'X-Padding: ' + b'a' * 100_000 + b'\r\n'
+        if path == '/drip-status': self.drip(b'', b'HTTP/1.1 200 OK\r\n' + endless)
+        if path == '/drip-headers': self.drip(b'HTTP/1.1 200 OK\r\n', endless)
+        if path == '/drip-body': self.drip(b'HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n\xff\xd8\xff', b'\0' * 100_000)
+        if path == '/drip-chunked':
+            self.drip(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\xff\xd8\xff\r\n', b'1\r\n\0\r\n' * 20_000)
+        if path == '/silent': STOP.wait(GIVE_UP)            # accepts the connection, never answers
+        moved = 'HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+        if path == '/slow-redirect':                         # each hop answers in time, the chain does not
+            if not STOP.wait(0.6 * TIMEOUT): self.drip(moved.format(f'/slow-redirect?{int(query or 0) + 1}').encode())
+        if path == '/redirect-loop': self.drip(moved.format(f'/redirect-loop?{int(query or 0) + 1}').encode())
+        if path == '/redirect-file': self.drip(moved.format('file:///etc/passwd').encode())
+        self.close_connection = True
+
     def do_GET(self):
+        if self.path.startswith('http://'): self.path = '/' + self.path.split('/', 3)[3]   # asked as a proxy
+        SEEN.append(self.path)
+        if self.path.partition('?')[0] in HOSTILE:
+            try: self.hostile(*self.path.split('?', 1)) if '?' in self.path else self.hostile(self.path, '')
+            except OSError: pass                             # the client hung up: good
+            return
         status, headers, body, how = self.site.get(self.path, (404, {}, b'no such page', None))
         try:
             if how == 'slow': time.sleep(3 * TIMEOUT)
@@ -110,8 +149,9 @@ def boat_server():
     handler = type('Handler', (_Handler,), {'site': make_site()})
     server = _Server(('127.0.0.1', 0), handler)
     t = threading.Thread(target=server.serve_forever, daemon=True); t.start()
+    STOP.clear()
     yield f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown(); server.server_close()
+    STOP.set(); server.shutdown(); server.server_close()
 
 
 def png_with_size(w, h) -> bytes:

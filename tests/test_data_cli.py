@@ -78,7 +78,12 @@ def test_pack_unpack(tmp_path, capsys):
     make_awkward_corpus(root)
     assert main(['clean', str(root)]) == 0
     out = tmp_path/'boats.tar.gz'
+    assert main(['pack', str(root), str(out)]) == 2                         # README.txt is not part of a dataset
+    _one_line_error(capsys.readouterr().err, 'README.txt is a file at the top')
+    assert not out.exists()
+    (root/'README.txt').rename(tmp_path/'README.txt')
     assert main(['pack', str(root), str(out)]) == 0
+    assert '.rejected/ is a hidden folder' in capsys.readouterr().out        # says what it left out
     assert main(['unpack', str(out), str(tmp_path/'copy')]) == 0
     assert {k: v for k, v in tree(tmp_path/'copy').items() if k != 'MANIFEST.sha256'} == tree(root, hidden=False)
     capsys.readouterr()

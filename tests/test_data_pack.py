@@ -70,7 +70,10 @@ def _archive(path, members, manifest=True):
     return path
 
 
-def _file(name, data=b'payload'):
+JPEG_MAGIC = b'\xff\xd8\xff\xe0'   # the first bytes of a JPEG: enough for an image name to be accepted as one
+
+
+def _file(name, data=JPEG_MAGIC + b'payload'):
     return tarfile.TarInfo(name), data
 
 
@@ -87,7 +90,7 @@ HOSTILE = {
     'absolute': (lambda outside: [_file('canoe/ok.jpg', encode(photo(80, 80, 1), 'JPEG')), _file(str(outside/'abs.txt'))], 'absolute path'),
     'dotdot': (lambda outside: [_file('canoe/../../up.txt')], "'..'"),
     'symlink': (lambda outside: [_special('canoe/link.jpg', tarfile.SYMTYPE, str(outside/'target.txt'))], 'is a link'),
-    'hardlink': (lambda outside: [_file('a.jpg'), _special('canoe/hard.jpg', tarfile.LNKTYPE, 'a.jpg')], 'is a link'),
+    'hardlink': (lambda outside: [_file('canoe/a.jpg'), _special('canoe/hard.jpg', tarfile.LNKTYPE, 'canoe/a.jpg')], 'is a link'),
     'fifo': (lambda outside: [_special('canoe/pipe', tarfile.FIFOTYPE)], 'device file or a pipe'),
     'device': (lambda outside: [_special('canoe/disk', tarfile.BLKTYPE)], 'device file or a pipe'),
     'chardev': (lambda outside: [_special('canoe/tty', tarfile.CHRTYPE)], 'device file or a pipe'),
@@ -133,7 +136,7 @@ def test_broken_archives_are_refused(tmp_path, case, says):
         os.replace(tmp_path/'b.tar.gz', f)
     if case == 'not-tar': f.write_text('hello')
     if case == 'truncated':
-        _archive(f, [_file(f'canoe/{i}.jpg', os.urandom(50_000)) for i in range(4)])
+        _archive(f, [_file(f'canoe/{i}.jpg', JPEG_MAGIC + os.urandom(50_000)) for i in range(4)])
         f.write_bytes(f.read_bytes()[:60_000])
     target = tmp_path/'target'
     with pytest.raises(BoatclfError, match=says): unpack_dataset(f, target, progress=False)
