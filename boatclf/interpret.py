@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_interpret.ipynb #0acaf53c
 from __future__ import annotations
-import hashlib, json, os, stat
+import hashlib, json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from fastai.vision.all import (Learner, load_learner, create_vision_model, noop,
 from safetensors.torch import load as safetensors_load
 
 from .core import BoatclfError
-from .data import BadImage, IMAGE_EXTS, fix_image, image_files
+from .data import BadImage, IMAGE_EXTS, fix_image, image_files, read_regular
 from .datablock import NEGATIVE, MAX_CLASSES, ClassFolders, is_class_name
 from .train import ARCHS, SIZES, MODEL_FORMAT
 
@@ -86,13 +86,9 @@ def plot_confusion(cm:Confusion, fn:Path|None=None, title:str='confusion matrix'
 MAX_JSON_BYTES, MAX_WEIGHTS_BYTES = 1_000_000, 1_000_000_000   # far above a real model.json (2 kB) and resnet18's weights (45 MB)
 
 def read_capped(fn:Path, max_bytes:int, what:str) -> bytes:
-    "The bytes of regular file `fn`, if there are at most `max_bytes`: a pipe, a device or a huge file is refused, not read."
-    try:
-        with open(fn, 'rb', opener=lambda p, flags: os.open(p, flags | getattr(os, 'O_NONBLOCK', 0))) as f:   # a pipe would wait
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode): raise BoatclfError(f"{fn} is not a regular file (a pipe, a device?): give {what}.")
-            if st.st_size > max_bytes: raise BoatclfError(f"{fn} is {st.st_size:,} bytes, more than {what} can be ({max_bytes:,}).")
-            return f.read(max_bytes + 1)[:max_bytes]
+    "The bytes of regular file `fn`, if there are at most `max_bytes` (`read_regular`: a pipe, a device or a huge file is refused, not read)."
+    try: return read_regular(Path(fn), max_bytes)
+    except BadImage as e: raise BoatclfError(f"{fn} cannot be used ({e}): give {what}.") from None
     except FileNotFoundError: raise BoatclfError(f"{fn} is missing: give {what}.") from None
     except OSError as e: raise BoatclfError(f"{fn} cannot be read ({e.strerror or e}): give {what}.") from None
 

@@ -176,11 +176,11 @@ def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='c
 
 # %% ../nbs/05_train.ipynb #9836b86e
 def check_images(path, files) -> None:
-    "Raise a `BoatclfError` naming the files in `files` that are not readable images (decoded as `01_data` does)."
-    from boatclf.data import open_image, BadImage
+    "Raise a `BoatclfError` naming the files in `files` that are not readable images (read and decoded as `boatclf clean` does)."
+    from boatclf.data import open_image, read_regular, BadImage
     bad = []
     for f in files:
-        try: open_image(Path(f).read_bytes())
+        try: open_image(read_regular(Path(f)))   # only regular files, size-capped: a pipe named .jpg cannot hang training
         except BadImage as e: bad.append((f, e))
     if bad:
         f, e = bad[0]

@@ -10,7 +10,7 @@ from dataclasses import replace
 from fastai.vision.all import set_seed
 
 from .core import Settings, get_settings
-from .datablock import boat_dls
+from .datablock import NEGATIVE, ClassFolders, boat_dls, class_folders
 from .train import (BASE_LR, LossHistory, boat_learner, check_images, check_out, check_train_args, model_info,
                            pick_backbone, plot_losses, resolve_data, save_model, write_atomic)
 from .interpret import confusion, get_probs, plot_confusion
@@ -31,8 +31,9 @@ def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None
     out = check_out(out, s.data_path if data is None else data, overwrite)
     path, source = resolve_data(s, data, synthetic, loss)
     set_seed(s.seed)    # the same data, split, augmentations and initial head every run
+    folders = ClassFolders(class_folders(path) + ([NEGATIVE] if multi else []))
+    check_images(path, folders.items(path))   # every photo readable, before fastai opens any of them
     dls = boat_dls(path, s, multi_label=multi)
-    check_images(path, dls.train_ds.items + dls.valid_ds.items)
     if not quiet: print(f'data: {source}; {len(dls.train_ds)} train / {len(dls.valid_ds)} valid images, classes {list(dls.vocab)}\n'
                         f'backbone: {arch_name} ({arch_why}); mode {s.mode}, {s.size} px, {freeze_epochs} frozen + {s.epochs} epoch(s) on {s.device}')
     learn = boat_learner(dls, arch_fn, loss)

@@ -235,6 +235,15 @@ def test_train_corrupt_image(tmp_path, cli):
     assert (tmp_path/'data'/'kayak'/'broken.jpg').exists(), 'training must never remove a user file'
 
 
+@pytest.mark.parametrize('kind', ['fifo', 'dev-zero'])
+def test_train_never_reads_a_pipe_or_a_device(tmp_path, cli, kind):
+    "A named pipe or a link to /dev/zero called .jpg in a class folder: one line, before training; never read (it would hang)."
+    _dataset(tmp_path/'data')
+    odd = tmp_path/'data'/'canoe'/'odd.jpg'
+    os.mkfifo(odd) if kind == 'fifo' else odd.symlink_to('/dev/zero')
+    assert_user_error(cli('train', '--data', tmp_path/'data', '--out', tmp_path/'m'), 'not a regular file', 'boatclf clean')
+    assert not (tmp_path/'m').exists()
+
 # ---- predict and evaluate: bad arguments ----
 
 @pytest.mark.parametrize('t', [0, 1, 1.5, -0.1, 'nan'])

@@ -181,7 +181,7 @@ HOSTILE = {
     'not UTF-8':              (lambda d: (d/'model.json').write_bytes(b'\xff\xfe{}'), 'not valid JSON'),
     'a JSON list':            (lambda d: (d/'model.json').write_text('[1, 2]'), 'holds list'),
     'nested 100000 deep':     (lambda d: (d/'model.json').write_text('[' * 100_000 + ']' * 100_000), 'not valid JSON'),
-    'a 2 MB model.json':      (lambda d: (d/'model.json').write_text(' ' * 2_000_000 + '{}'), 'more than'),
+    'a 2 MB model.json':      (lambda d: (d/'model.json').write_text(' ' * 2_000_000 + '{}'), 'too big'),
     'model.json a pipe':      (lambda d: ((d/'model.json').unlink(), os.mkfifo(d/'model.json')), 'not a regular file'),
 }
 
