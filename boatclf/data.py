@@ -25,11 +25,11 @@ __all__ = ['WAYS_FORWARD', 'LICENSES', 'SAFESEARCH', 'IMAGE_EXTS', 'MAX_PIXELS',
            'DOUBT_SCORE', 'NEAR_COPIES', 'REJECTED', 'ORIGINALS', 'REPORT', 'DOUBTFUL', 'REPORT_COLUMNS', 'MANIFEST',
            'MAX_UNPACK_BYTES', 'MAX_FILES', 'BadImage', 'check_positive', 'check_whole', 'image_urls', 'SearchFailed',
            'is_transient', 'with_retries', 'ddgs_search', 'search_images', 'sniff_image', 'open_image', 'fetch_image',
-           'parse_url_line', 'read_url_list', 'DownloadResult', 'sha256_file', 'download_urls', 'count_images',
-           'download_boats', 'to_rgb', 'fix_image', 'Fingerprint', 'fingerprint', 'copy_score', 'lookalikes',
-           'match_copies', 'file_fingerprint', 'find_duplicates', 'image_files', 'read_regular', 'set_aside',
-           'CleanSummary', 'clean_images', 'DatasetReport', 'dataset_report', 'show_samples', 'dataset_path_problem',
-           'pack_dataset', 'unpack_dataset']
+           'is_class_name', 'parse_url_line', 'read_url_list', 'DownloadResult', 'sha256_file', 'download_urls',
+           'count_images', 'download_boats', 'to_rgb', 'fix_image', 'Fingerprint', 'fingerprint', 'copy_score',
+           'lookalikes', 'match_copies', 'file_fingerprint', 'find_duplicates', 'image_files', 'read_regular',
+           'set_aside', 'CleanSummary', 'clean_images', 'DatasetReport', 'dataset_report', 'show_samples',
+           'dataset_path_problem', 'pack_dataset', 'unpack_dataset']
 
 # %% ../nbs/01_data.ipynb #a0e8405d
 class BadImage(Exception):
@@ -304,8 +304,12 @@ def fetch_image(url:str, timeout:float=10., max_bytes:int=MAX_BYTES) -> bytes:
 PROVENANCE = 'provenance.csv'
 PROVENANCE_COLUMNS = ('url', 'query', 'class', 'sha256', 'width', 'height', 'bytes', 'time', 'file')
 
+def is_class_name(name) -> bool:
+    "Can `name` be a class (a folder name)? Letters, digits, ' ', '.', '-', '_', at most 64 characters, not ending in '.' or ' '."
+    return isinstance(name, str) and len(name) <= 64 and re.fullmatch(r'\w[\w .-]*', name) is not None and not name.endswith(('.', ' '))
+
 def _check_class(name:str, where:str) -> str:
-    if not re.fullmatch(r'\w[\w .-]*', name) or name.endswith(('.', ' ')):
+    if not is_class_name(name):
         raise BoatclfError(f"{where}: {name!r} cannot be a class folder name; use letters, digits, '-' or '_' (like canoe).")
     return name
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_datablock.ipynb #cbbc360e
 from __future__ import annotations
-import os, re
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,21 +16,16 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, MultiCatego
 from PIL import Image, ImageOps
 
 from .core import BoatclfError, Settings, get_settings
-from .data import image_files
+from .data import image_files, is_class_name
 
 # %% auto #0
-__all__ = ['NEGATIVE', 'MAX_CLASSES', 'MIN_PER_CLASS', 'is_class_name', 'class_folders', 'ClassFolders', 'FolderLabel',
-           'boat_block', 'check_counts', 'boat_dls', 'show_resize_methods', 'to_tensor', 'affine_resample', 'zoom',
-           'rotate', 'shear', 'compose', 'psnr', 'presizing_experiment', 'presize_to_disk']
+__all__ = ['NEGATIVE', 'MAX_CLASSES', 'MIN_PER_CLASS', 'class_folders', 'ClassFolders', 'FolderLabel', 'boat_block',
+           'check_counts', 'boat_dls', 'show_resize_methods', 'to_tensor', 'affine_resample', 'zoom', 'rotate', 'shear',
+           'compose', 'psnr', 'presizing_experiment', 'presize_to_disk']
 
 # %% ../nbs/02_datablock.ipynb #507370f4
 NEGATIVE = 'none'   # the folder of photos with no boat
 MAX_CLASSES = 100
-
-def is_class_name(name) -> bool:
-    "Can `name` be a class? Letters, digits, ' ', '.', '-', '_', at most 64 characters, and not `none`."
-    return (isinstance(name, str) and len(name) <= 64 and re.fullmatch(r'\w[\w .-]*', name) is not None
-            and not name.endswith(('.', ' ')) and name != NEGATIVE)
 
 def class_folders(path) -> list[str]:
     "The class names in `path`: its sub-folders that hold images (at any depth), minus hidden ones and `none`."
@@ -38,7 +33,7 @@ def class_folders(path) -> list[str]:
     if not path.is_dir():
         raise BoatclfError(f"{path} is not a folder: give a folder with one sub-folder of images per class (e.g. canoe/, kayak/).")
     names = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith('.') and d.name != NEGATIVE and image_files(d))
-    bad = [n for n in names if not is_class_name(n)]
+    bad = [n for n in names if not is_class_name(n)]   # the rule names follow everywhere (01_data)
     if bad: raise BoatclfError(f"{path/bad[0]} cannot be a class: rename the folder with letters, digits, ' ', '-' or '_' (like canoe).")
     if not names:
         raise BoatclfError(f"{path} has no class folders with images: put each class's photos in its own sub-folder (e.g. {path}/canoe/).")

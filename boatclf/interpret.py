@@ -15,8 +15,8 @@ from fastai.vision.all import (Learner, load_learner, create_vision_model, noop,
 from safetensors.torch import load as safetensors_load
 
 from .core import BoatclfError
-from .data import BadImage, IMAGE_EXTS, fix_image, image_files, read_regular
-from .datablock import NEGATIVE, MAX_CLASSES, ClassFolders, is_class_name
+from .data import BadImage, IMAGE_EXTS, fix_image, image_files, is_class_name, read_regular
+from .datablock import NEGATIVE, MAX_CLASSES, ClassFolders
 from .train import ARCHS, SIZES, MODEL_FORMAT
 
 # %% auto #0
@@ -109,7 +109,7 @@ def check_model_info(info, fn='model.json') -> dict:
     bce = info.get('loss') == 'bce'
     fields = [('format_version', lambda v: type(v) is int and v == MODEL_FORMAT, f'{MODEL_FORMAT} (this boatclf reads format {MODEL_FORMAT})'),
               ('arch', lambda v: isinstance(v, str) and v in ARCHS, f"one of {', '.join(ARCHS)}"),
-              ('classes', lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_CLASSES and all(map(is_class_name, v)) and len(set(v)) == len(v),
+              ('classes', lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_CLASSES and all(is_class_name(c) and c != NEGATIVE for c in v) and len(set(v)) == len(v),
                f'a list of 2 to {MAX_CLASSES} different class names'),
               ('loss', lambda v: isinstance(v, str) and v in ('ce', 'bce'), "'ce' or 'bce'"),
               ('multi_label', lambda v: v is bce, 'true for bce and false for ce'),

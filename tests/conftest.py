@@ -1,4 +1,4 @@
-import os, sys
+import os, sys, time
 from pathlib import Path
 
 import pytest
@@ -21,3 +21,31 @@ def smoke_env(home: Path, **extra) -> dict:
 def boatclf_cmd():
     "The `boatclf` command of this venv."
     return [str(Path(sys.executable).parent / 'boatclf')]
+
+
+def assert_user_error(r, *words):
+    "Exit status 2, one line on stderr that contains `words`, and no traceback (`r`: a `Ran` or a `subprocess` result)."
+    assert r.returncode == 2, f'status {r.returncode}\n{r.stdout}\n{r.stderr}'
+    err = r.stderr.strip()
+    assert 'Traceback' not in err and len(err.splitlines()) == 1, err
+    for w in words: assert w in err, err
+
+
+class Ran:
+    "What `boatclf.cli.main` did: exit status, stdout, stderr, seconds."
+    def __init__(self, returncode, stdout, stderr, seconds): self.returncode, self.stdout, self.stderr, self.seconds = returncode, stdout, stderr, seconds
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    "Run `boatclf ARGS` in this process (the real command's code, without a slow start-up), in smoke mode with its own BOATCLF_HOME."
+    for k, v in smoke_env(tmp_path/'home').items(): monkeypatch.setenv(k, v)
+    from boatclf.cli import main
+    def call(*args):
+        capsys.readouterr()
+        t0 = time.time()
+        try: rc = main([str(a) for a in args])
+        except SystemExit as e: rc = e.code
+        out, err = capsys.readouterr()
+        return Ran(rc, out, err, time.time() - t0)
+    return call

@@ -2,47 +2,19 @@
 
 Most bad arguments are tried through `boatclf.cli.main` in this process (the real command's code, without
 the 4-second start-up of a new Python with torch and fastai); a few through the real `boatclf` command."""
-import hashlib, json, os, subprocess, sys, time
+import hashlib, json, os, subprocess, sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import smoke_env
+from conftest import smoke_env, assert_user_error
 
 BOATCLF = [str(Path(sys.executable).parent / 'boatclf')]
 
 
 def run(cmd, args, home, timeout=600):
     return subprocess.run(cmd + [str(a) for a in args], env=smoke_env(home), capture_output=True, text=True, timeout=timeout)
-
-
-def assert_user_error(r, *words):
-    "Exit status 2, one line on stderr that contains `words`, and no traceback."
-    assert r.returncode == 2, f'status {r.returncode}\n{r.stdout}\n{r.stderr}'
-    err = r.stderr.strip()
-    assert 'Traceback' not in err and len(err.splitlines()) == 1, err
-    for w in words: assert w in err, err
-
-
-class Ran:
-    "What `boatclf.cli.main` did: exit status, stdout, stderr, seconds."
-    def __init__(self, returncode, stdout, stderr, seconds): self.returncode, self.stdout, self.stderr, self.seconds = returncode, stdout, stderr, seconds
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    "Run `boatclf ARGS` in this process, in smoke mode with its own BOATCLF_HOME; an unexpected exception fails the test."
-    for k, v in smoke_env(tmp_path/'home').items(): monkeypatch.setenv(k, v)
-    from boatclf.cli import main
-    def call(*args):
-        capsys.readouterr()
-        t0 = time.time()
-        try: rc = main([str(a) for a in args])
-        except SystemExit as e: rc = e.code
-        out, err = capsys.readouterr()
-        return Ran(rc, out, err, time.time() - t0)
-    return call
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import smoke_env
+from conftest import smoke_env, assert_user_error
 
 BOATCLF = [str(Path(sys.executable).parent / 'boatclf')]
 
@@ -32,25 +32,6 @@ def models(tmp_path_factory):
         learn.export((root/loss/'model.pkl').absolute())
         learners[loss] = learn
     return root, boats, learners
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    "Run `boatclf ARGS` in this process (the real command's code, without a slow start-up); returns (status, stdout, stderr)."
-    for k, v in smoke_env(tmp_path/'home').items(): monkeypatch.setenv(k, v)
-    from boatclf.cli import main
-    def call(*args):
-        capsys.readouterr()
-        try: rc = main([str(a) for a in args])
-        except SystemExit as e: rc = e.code
-        return (rc, *capsys.readouterr())
-    return call
-
-
-def one_line_error(rc, err, *words):
-    assert rc == 2, f'status {rc}: {err}'
-    assert 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
-    for w in words: assert w in err, err
 
 
 # ---- (a) the rebuilt model is the trained model ----
@@ -107,7 +88,7 @@ def evil(tmp_path):
 def test_pickle_payload_never_runs_without_the_flag_real_command(evil):
     for args in (['predict', evil/'evil'/'model.pkl', evil/'boat.jpg'], ['evaluate', evil/'evil', evil/'data']):
         r = subprocess.run(BOATCLF + [str(a) for a in args], env=smoke_env(evil/'home'), capture_output=True, text=True, timeout=120)
-        one_line_error(r.returncode, r.stderr, 'is a pickle', 'runs any code', '--trust-pickle')
+        assert_user_error(r, 'is a pickle', 'runs any code', '--trust-pickle')
         assert not (evil/'marker').exists(), 'the payload ran'
 
 
@@ -115,7 +96,7 @@ def test_pickle_payload_never_runs_without_the_flag(evil, cli):
     from boatclf.interpret import load_model
     from boatclf.core import BoatclfError
     for args in (['predict', evil/'evil', evil/'boat.jpg'], ['evaluate', evil/'evil'/'model.pkl', evil/'data']):
-        one_line_error(*cli(*args)[::2], 'is a pickle')
+        assert_user_error(cli(*args), 'is a pickle')
     for renamed in ('model.pt', 'model.json', 'model.safetensors'):   # a pickle under another name is not opened either
         shutil.copy(evil/'evil'/'model.pkl', evil/renamed)
         with pytest.raises(BoatclfError): load_model(evil/renamed)
@@ -194,8 +175,8 @@ def test_hostile_model_files_get_one_line(models, tmp_path, cli, case):
     for f in ('model.json', 'model.safetensors'): shutil.copy(models[0]/'ce'/f, model/f)
     edit(model)
     img = sorted(models[1].rglob('*.jpg'))[0]
-    one_line_error(*cli('predict', model, img)[::2], words)
-    one_line_error(*cli('evaluate', model/'model.json', models[1])[::2], words)
+    assert_user_error(cli('predict', model, img), words)
+    assert_user_error(cli('evaluate', model/'model.json', models[1]), words)
 
 
 def test_hostile_model_real_command(models, tmp_path):
@@ -204,7 +185,7 @@ def test_hostile_model_real_command(models, tmp_path):
     _edit_json(arch='os.system')(model)
     r = subprocess.run(BOATCLF + ['predict', str(model), str(sorted(models[1].rglob('*.jpg'))[0])],
                        env=smoke_env(tmp_path/'home'), capture_output=True, text=True, timeout=120)
-    one_line_error(r.returncode, r.stderr, "arch is 'os.system'")
+    assert_user_error(r, "arch is 'os.system'")
 
 
 # ---- item 7: a photo is read the way `clean` converts it ----
