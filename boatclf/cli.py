@@ -23,9 +23,11 @@ def cmd_doctor(args) -> int:
 # %% ../nbs/07_cli.ipynb #ee9a8d1a
 def cmd_synth(args) -> int:
     "Draw a folder of synthetic boat photos."
-    from boatclf.synth import make_synthetic_boats
-    per_class = get_settings().per_class if args.per_class is None else args.per_class
-    dest = make_synthetic_boats(args.dest, per_class=per_class, seed=args.seed, negatives=args.with_negatives)
+    from boatclf.synth import make_synthetic_boats, synth_folder
+    s = get_settings()
+    per_class = s.per_class if args.per_class is None else args.per_class
+    dest = args.dest or synth_folder(s.data_path, args.seed, per_class, negatives=args.with_negatives)   # the cache the notebooks share
+    dest = make_synthetic_boats(dest, per_class=per_class, seed=args.seed, negatives=args.with_negatives)
     print(f'drew boats into {dest}')
     return 0
 
@@ -89,19 +91,19 @@ def cmd_download(args) -> int:
 
 def cmd_clean(args) -> int:
     "Check, convert and de-duplicate the images in a folder; rejected files are moved to DIR/.rejected/."
-    from boatclf.data import clean_images
+    from boatclf.clean import clean_images
     print(clean_images(args.dir, max_bytes=int(args.max_mb * 1e6)))
     return 0
 
 def cmd_pack(args) -> int:
     "Pack a dataset folder into a .tar.gz with a SHA-256 manifest."
-    from boatclf.data import pack_dataset
+    from boatclf.pack import pack_dataset
     pack_dataset(args.dir, args.out)
     return 0
 
 def cmd_unpack(args) -> int:
     "Unpack an archive made by `boatclf pack`, checking every path, size and hash first."
-    from boatclf.data import unpack_dataset
+    from boatclf.pack import unpack_dataset
     unpack_dataset(args.archive, args.dir, max_bytes=int(args.max_mb * 1e6))
     return 0
 
@@ -165,7 +167,7 @@ def make_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_doctor)
 
     sy = sub.add_parser('synth', help='draw a folder of synthetic boat photos (offline stand-in for a download)')
-    sy.add_argument('--dest', type=Path, default=default_home()/'data'/'synthetic', help='where to write class folders')
+    sy.add_argument('--dest', type=Path, help='where to write class folders (default: a folder of BOATCLF_HOME/data named after the drawings)')
     sy.add_argument('--per-class', type=int, metavar='N', help='images per class, 1 to 10000 (default: from the mode)')
     sy.add_argument('--seed', type=int, default=42, metavar='S', help='same seed, same drawings (0 to 4294967295; default: 42)')
     sy.add_argument('--with-negatives', action='store_true', help="also draw a 'none' folder of scenes with no boat")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MODES', 'MODE_DEFAULTS', 'CLASSES', 'RESNET18_WEIGHTS', 'BoatclfError', 'pick_device', 'service_address', 'reachable',
-           'online', 'under_test', 'detect_mode', 'Settings', 'default_home', 'get_settings', 'resnet18_weights_cached',
-           'pick_arch', 'Check', 'estimate_minutes', 'doctor', 'format_report']
+__all__ = ['MODES', 'MODE_DEFAULTS', 'CLASSES', 'NEGATIVE', 'RESNET18_WEIGHTS', 'BoatclfError', 'pick_device', 'service_address',
+           'reachable', 'online', 'under_test', 'detect_mode', 'Settings', 'default_home', 'get_settings',
+           'resnet18_weights_cached', 'pick_arch', 'Check', 'estimate_minutes', 'doctor', 'format_report']
 
 # %% ../nbs/00_core.ipynb #b665ef8b
 class BoatclfError(Exception):
@@ -86,6 +86,7 @@ MODE_DEFAULTS = {
     'smoke': dict(size=64,  presize=96,  bs=16, epochs=1, per_class=20),
 }
 CLASSES = ('canoe', 'kayak', 'sailboat')
+NEGATIVE = 'none'   # the folder (and the answer) for a photo with no boat we know
 
 # %% ../nbs/00_core.ipynb #4e082113
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class Settings:
     @property
     def models_path(self) -> Path: return self.home/'models'
     @property
-    def online(self) -> bool:
+    def use_web(self) -> bool:
         "May we use the network? Never in smoke mode (tests must be offline and repeatable)."
         return self.mode != 'smoke' and online('ddg')
 
@@ -234,12 +235,12 @@ def doctor(settings:Settings|None=None) -> list[Check]:
     s = settings or get_settings()
     checks = _check_packages() + _check_gpu() + _check_network() + _check_disk(s.home) + _check_widgets()
     arch, why = pick_arch(s)
-    data = 'DuckDuckGo photos' if s.online else 'drawn boats (offline)'
+    data = 'DuckDuckGo photos' if s.use_web else 'drawn boats (offline)'
     checks.append(Check('info', f'mode {s.mode} ({s.reason}); data: {data}; backbone: {arch} ({why})'))
     checks.append(Check('info', f'training: about {estimate_minutes(s, arch):.0f} min for {s.per_class} images per class, '
                                 f'{s.size} px, {s.epochs + 1} epochs'))
     ok = not any(c.status == 'fail' for c in checks)
-    verdict = 'the workshop can run here' + ('' if s.online else ' (offline)') if ok else 'fix the failures above first'
+    verdict = 'the workshop can run here' + ('' if s.use_web else ' (offline)') if ok else 'fix the failures above first'
     checks.append(Check('ok' if ok else 'fail', f'verdict: {verdict}'))
     return checks
 

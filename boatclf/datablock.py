@@ -13,18 +13,18 @@ import torch
 import torch.nn.functional as F
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, MultiCategoryBlock, RandomSplitter,
                                Resize, ResizeMethod, PadMode, RandomResizedCrop, aug_transforms)
+from fastcore.meta import delegates
 from PIL import Image, ImageOps
 
-from .core import BoatclfError, Settings, get_settings
+from .core import BoatclfError, NEGATIVE, Settings, get_settings
 from .data import image_files, is_class_name
 
 # %% auto #0
-__all__ = ['NEGATIVE', 'MAX_CLASSES', 'MIN_PER_CLASS', 'class_folders', 'ClassFolders', 'FolderLabel', 'boat_block',
+__all__ = ['MAX_CLASSES', 'MIN_PER_CLASS', 'class_folders', 'ClassFolders', 'FolderLabel', 'boat_block', 'ImagesIn',
            'check_counts', 'boat_dls', 'show_resize_methods', 'to_tensor', 'affine_resample', 'zoom', 'rotate', 'shear',
            'compose', 'psnr', 'presizing_experiment', 'presize_to_disk']
 
 # %% ../nbs/02_datablock.ipynb #507370f4
-NEGATIVE = 'none'   # the folder of photos with no boat
 MAX_CLASSES = 100
 
 def class_folders(path) -> list[str]:
@@ -80,6 +80,19 @@ def boat_block(classes, settings:Settings|None=None, multi_label:bool=False, siz
                      item_tfms=Resize(presize, method=ResizeMethod.Squish) if item_tfms is None else item_tfms,
                      batch_tfms=aug_transforms(size=size, min_scale=min_scale) if batch_tfms is None else batch_tfms)
 
+# %% ../nbs/02_datablock.ipynb #c50d9660
+# Legacy names, kept so that a model.pkl exported by boatclf 0.1 (before issue 9) still unpickles with
+# --trust-pickle: its pickle refers to these by name. New code uses `ClassFolders` and `FolderLabel`.
+class ImagesIn:
+    "Legacy `get_items` (boatclf 0.1): the image files in `folders` of a path."
+    def __init__(self, folders): self.folders = list(folders)
+    def __call__(self, path): return ClassFolders(self.folders).items(path)
+
+def _label_list(f):
+    "Legacy multi-label `get_y` (boatclf 0.1): `[folder]`, or `[]` for a photo in `none/`."
+    lbl = Path(f).parent.name
+    return [] if lbl == NEGATIVE else [lbl]
+
 # %% ../nbs/02_datablock.ipynb #82f0759e
 MIN_PER_CLASS = 5   # one photo in five is held back for validation: with fewer, a class may have none there
 
@@ -93,6 +106,7 @@ def check_counts(path, classes) -> dict:
                            f"{MIN_PER_CLASS} (one in five is held back to check the model). Add photos to {path/few[0]}.")
     return counts
 
+@delegates(boat_block)
 def boat_dls(path, settings:Settings|None=None, multi_label:bool=False, bs:int|None=None, num_workers:int|None=None, **kwargs):
     "DataLoaders for the class folders in `path`, built by `boat_block`."
     s = settings or get_settings()

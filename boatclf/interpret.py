@@ -14,17 +14,18 @@ from fastai.vision.all import (Learner, load_learner, create_vision_model, noop,
                                Resize, ToTensor, IntToFloatTensor, aug_transforms, Normalize)
 from safetensors.torch import load as safetensors_load
 
-from .core import BoatclfError
-from .data import BadImage, IMAGE_EXTS, fix_image, image_files, is_class_name, read_regular
-from .datablock import NEGATIVE, MAX_CLASSES, ClassFolders
-from .train import ARCHS, SIZES, MODEL_FORMAT
+from .core import BoatclfError, NEGATIVE
+from .data import BadImage, IMAGE_EXTS, image_files, is_class_name, read_regular
+from .clean import fix_image
+from .datablock import MAX_CLASSES, ClassFolders
+from .train import ARCHS, SIZES, MODEL_FORMAT, model_info
 
 # %% auto #0
 __all__ = ['MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES', 'MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels',
            'confusion_from_labels', 'confusion', 'get_probs', 'plot_confusion', 'read_capped', 'check_model_info',
-           'read_model_info', 'open_rgb', 'image_dl', 'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel',
-           'load_weights', 'load_safe_model', 'load_pickled_model', 'load_model', 'check_threshold', 'image_list',
-           'predict_images', 'evaluate_folder']
+           'read_model_info', 'legacy_model_info', 'open_rgb', 'image_dl', 'probs_from_logits', 'LoadedModel',
+           'SafeModel', 'PickledModel', 'load_weights', 'load_safe_model', 'load_pickled_model', 'load_model',
+           'check_threshold', 'image_list', 'predict_images', 'evaluate_folder']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -63,9 +64,9 @@ def confusion(probs, targs, vocab:list, multi_label:bool=False, thresh:float=0.5
     labels = list(vocab) + ([NEGATIVE] if multi_label else [])
     return confusion_from_labels(true_labels(targs, vocab, multi_label), predicted_labels(probs, vocab, multi_label, thresh), labels)
 
-def get_probs(learn, dl=None) -> tuple[torch.Tensor, torch.Tensor]:
-    "Probabilities and targets on `dl` (default: the validation set), with the loss's activation applied."
-    with learn.no_bar(): probs, targs = learn.get_preds(dl=dl)
+def get_probs(learn, dl=None, act=None) -> tuple[torch.Tensor, torch.Tensor]:
+    "Probabilities and targets on `dl` (default: the validation set), with the loss's activation applied (or `act`: `noop` gives raw outputs)."
+    with learn.no_bar(): probs, targs = learn.get_preds(dl=dl, act=act)
     return probs, targs
 
 # %% ../nbs/06_interpret.ipynb #6d853707
@@ -136,6 +137,15 @@ def read_model_info(fn) -> dict:
         raise BoatclfError(f"{fn} is not valid JSON ({_short(str(e), 60)}): give the model.json that `boatclf train` wrote.") from None
     return check_model_info(info, fn)
 
+# %% ../nbs/06_interpret.ipynb #6079ec75
+def legacy_model_info(learn:Learner) -> dict:
+    "The model.json a learner exported by boatclf 0.1 (no `model_info` inside) would have had: loss from its loss function."
+    loss = 'bce' if 'BCE' in type(learn.loss_func).__name__ else 'ce'
+    arch = 'resnet18' if any(type(m).__name__ == 'BasicBlock' for m in learn.model.modules()) else 'efficientnet_lite0'
+    from safetensors.torch import save as safetensors_bytes
+    weights = safetensors_bytes({k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()})
+    return dict(model_info(learn, arch, loss), weights_sha256=hashlib.sha256(weights).hexdigest())   # as save_model would write
+
 # %% ../nbs/06_interpret.ipynb #ff98b19c
 MAX_IMAGE_BYTES = 200_000_000
 
@@ -186,7 +196,7 @@ class PickledModel(LoadedModel):
         out = []
         for i in range(0, len(files), bs):   # decoded as above, a batch at a time, through the learner's own transforms
             dl = self.learn.dls.test_dl([open_rgb(f) for f in files[i:i + bs]], bs=bs, num_workers=0)
-            with self.learn.no_bar(): out.append(self.learn.get_preds(dl=dl, act=noop)[0])
+            out.append(get_probs(self.learn, dl, act=noop)[0])
         return torch.cat(out).as_subclass(torch.Tensor)
 
 # %% ../nbs/06_interpret.ipynb #6de427eb
@@ -215,6 +225,7 @@ def load_pickled_model(fn) -> PickledModel:
     "Unpickle the fastai learner in `fn`: this runs whatever code the file holds, so only for files you trust."
     try: learn = load_learner(fn, cpu=True)   # fastai warns that pickles can run code: that warning is meant for you
     except Exception as e: raise BoatclfError(f"{fn} is not a boatclf model ({type(e).__name__}): give the model folder that `boatclf train` wrote.") from None
+    if isinstance(learn, Learner) and not hasattr(learn, 'model_info'): learn.model_info = legacy_model_info(learn)
     if not isinstance(learn, Learner) or not hasattr(learn, 'model_info'):
         raise BoatclfError(f"{fn} is not a model written by `boatclf train` (no model_info inside): train it again with `boatclf train`.")
     check_model_info(learn.model_info, fn)

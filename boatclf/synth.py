@@ -11,17 +11,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageEnhance, ImageOps, ImageChops
 
-from .core import BoatclfError, CLASSES
+from .core import BoatclfError, CLASSES, NEGATIVE, Settings
 
 # %% auto #0
-__all__ = ['NEGATIVE', 'SKIES', 'WATERS', 'HULLS', 'DRAW', 'ASPECTS', 'SYNTH_VERSION', 'MAX_PER_CLASS', 'gradient',
-           'sky_and_water', 'shoreline', 'waves', 'lake', 'person', 'paddle', 'draw_canoe', 'draw_kayak',
-           'draw_sailboat', 'canvas_size', 'boat_layer', 'add_boat', 'leaves', 'forest', 'occlude', 'finish',
-           'render_scene', 'scene_rng', 'make_synthetic_boats', 'show_synthetic']
+__all__ = ['SKIES', 'WATERS', 'HULLS', 'DRAW', 'ASPECTS', 'SYNTH_VERSION', 'MAX_PER_CLASS', 'gradient', 'sky_and_water',
+           'shoreline', 'waves', 'lake', 'person', 'paddle', 'draw_canoe', 'draw_kayak', 'draw_sailboat', 'canvas_size',
+           'boat_layer', 'add_boat', 'leaves', 'forest', 'occlude', 'finish', 'render_scene', 'scene_rng',
+           'make_synthetic_boats', 'synth_folder', 'cached_boats']
 
 # %% ../nbs/01a_synth.ipynb #d12466a5
-NEGATIVE = 'none'
-
 def _c(rng, base, jitter=25):
     "A colour near `base`."
     return tuple(int(np.clip(v + rng.integers(-jitter, jitter + 1), 0, 255)) for v in base)
@@ -138,6 +136,7 @@ def draw_canoe(rng, d, cx, yw, L, hull):
         wx = sx + side * L * rng.uniform(0.05, 0.18)
         paddle(rng, d, (sx - side * L * 0.02, sy - L * rng.uniform(0.06, 0.1)), (wx, yw + hf * rng.uniform(0.2, 1.2)), L * 0.011, blades=1)
 
+# %% ../nbs/01a_synth.ipynb #597f6f5e
 def draw_kayak(rng, d, cx, yw, L, hull):
     "Long, low, closed deck with pointed ends and a cockpit; a paddler sitting low with a double-blade paddle."
     hf = L * rng.uniform(0.035, 0.05)
@@ -164,6 +163,7 @@ def draw_kayak(rng, d, cx, yw, L, hull):
         b = (c[0] + half * math.cos(ang), c[1] + half * math.sin(ang))
         paddle(rng, d, a, b, L * 0.008, blades=2)
 
+# %% ../nbs/01a_synth.ipynb #9514c9c4
 def draw_sailboat(rng, d, cx, yw, L, hull):
     "A hull with a mast and one or two triangular sails."
     hf = L * rng.uniform(0.08, 0.12)
@@ -349,14 +349,14 @@ def make_synthetic_boats(dest, per_class:int=100, seed:int=42, negatives:bool=Fa
         if n_workers > 1: pool.shutdown()
     return dest
 
-# %% ../nbs/01a_synth.ipynb #8a3cc9e7
-def show_synthetic(path, per_class:int=4, size:float=2.5):
-    "A grid with `per_class` images from each class folder in `path`."
-    import matplotlib.pyplot as plt
-    folders = [d for d in sorted(Path(path).iterdir()) if d.is_dir() and not d.name.startswith('.')]
-    fig, axs = plt.subplots(len(folders), per_class, figsize=(size * per_class, size * 0.75 * len(folders)), squeeze=False)
-    for row, d in zip(axs, folders):
-        files = sorted(d.glob('*.jpg'))[:per_class]
-        for ax, f in zip(row, files): ax.imshow(Image.open(f)); ax.set_title(f'{d.name} {Image.open(f).size}', fontsize=8)
-        for ax in row: ax.axis('off')
-    return fig
+# %% ../nbs/01a_synth.ipynb #b2436fc5
+def synth_folder(root, seed:int=42, per_class:int=100, long_side=(300, 1200), negatives:bool=False, classes=CLASSES) -> Path:
+    "The folder under `root` for these drawings: its name carries everything that changes the pictures."
+    size = '-'.join(map(str, long_side)) if isinstance(long_side, (tuple, list)) else str(long_side)
+    kinds = '' if tuple(classes) == CLASSES else '-' + '+'.join(classes)
+    return Path(root)/f"synthetic-v{SYNTH_VERSION}-seed{seed}-n{per_class}-px{size}{'-neg' if negatives else ''}{kinds}"
+
+def cached_boats(settings:Settings, negatives:bool=False, long_side=(300, 1200), progress:bool=True) -> Path:
+    "Drawn boats for `settings` (its seed, count per class and classes) in their own folder of `settings.data_path`, drawn once."
+    dest = synth_folder(settings.data_path, settings.seed, settings.per_class, long_side, negatives, settings.classes)
+    return make_synthetic_boats(dest, settings.per_class, settings.seed, negatives, long_side, settings.classes, progress)

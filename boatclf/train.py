@@ -162,16 +162,16 @@ def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='c
         data = Path(data).expanduser()
         if not data.exists(): raise BoatclfError(f"{data} does not exist: give a folder of class folders (canoe/, kayak/, ...), or use --synthetic.")
         return data, f'your folder {data}'
-    if not synthetic and settings.online:
-        from boatclf.data import download_boats, clean_images
+    if not synthetic and settings.use_web:
+        from boatclf.data import download_boats
+        from boatclf.clean import clean_images
         dest = settings.data_path/'boats'
         download_boats(settings.classes, settings.per_class, dest)
         clean_images(dest)
         return dest, f'DuckDuckGo photos in {dest}'
-    from boatclf.synth import make_synthetic_boats, SYNTH_VERSION
+    from boatclf.synth import cached_boats
     reason = 'you asked for drawn boats' if synthetic else 'offline: drawn boats instead of photos'
-    dest = make_synthetic_boats(settings.data_path/f'synthetic-v{SYNTH_VERSION}-{settings.seed}', per_class=settings.per_class,
-                                seed=settings.seed, negatives=(loss == 'bce'), long_side=(300, 800))
+    dest = cached_boats(settings, negatives=(loss == 'bce'), long_side=(300, 800))
     return dest, f'{reason} ({dest})'
 
 # %% ../nbs/05_train.ipynb #9836b86e

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from fastai.vision.all import set_seed
 
-from .core import Settings, get_settings
-from .datablock import NEGATIVE, ClassFolders, boat_dls, class_folders
+from .core import NEGATIVE, Settings, get_settings
+from .datablock import ClassFolders, boat_dls, class_folders
 from .train import (BASE_LR, LossHistory, boat_learner, check_images, check_out, check_train_args, model_info,
                            pick_backbone, plot_losses, resolve_data, save_model, write_atomic)
 from .interpret import confusion, get_probs, plot_confusion

@@ -1,4 +1,4 @@
-"""clean_images and dataset_report (boatclf.data) on a corpus of awkward files: nothing deleted, a second run changes nothing."""
+"""clean_images and dataset_report (boatclf.clean) on a corpus of awkward files: nothing deleted, a second run changes nothing."""
 import csv, shutil
 
 import matplotlib
@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from boatclf.core import BoatclfError
-from boatclf.data import ORIGINALS, REJECTED, clean_images, dataset_report, image_files, show_samples
+from boatclf.clean import ORIGINALS, REJECTED, clean_images, dataset_report
+from boatclf.data import image_files, show_samples
 from data_fixtures import isolated_home, make_awkward_corpus, photo, tree  # noqa: F401
 
 

@@ -2,7 +2,8 @@
 import csv, tarfile
 
 from boatclf.cli import main
-from boatclf.data import PROVENANCE, REJECTED, image_files
+from boatclf.clean import REJECTED
+from boatclf.data import PROVENANCE, image_files
 from data_fixtures import EXPECTED, MAX_BYTES, TIMEOUT, boat_server, isolated_home, make_awkward_corpus, tree  # noqa: F401
 
 

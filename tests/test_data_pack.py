@@ -1,10 +1,10 @@
-"""pack_dataset / unpack_dataset (boatclf.data): a faithful round trip, and hostile archives refused with nothing written."""
+"""pack_dataset / unpack_dataset (boatclf.pack): a faithful round trip, and hostile archives refused with nothing written."""
 import hashlib, io, os, tarfile
 
 import pytest
 
 from boatclf.core import BoatclfError
-from boatclf.data import MANIFEST, pack_dataset, unpack_dataset
+from boatclf.pack import MANIFEST, pack_dataset, unpack_dataset
 from data_fixtures import encode, isolated_home, photo, tree  # noqa: F401
 
 

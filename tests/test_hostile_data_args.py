@@ -5,7 +5,9 @@ import pytest
 
 from boatclf.cli import main
 from boatclf.core import BoatclfError
-from boatclf.data import clean_images, download_boats, download_urls, unpack_dataset
+from boatclf.clean import clean_images
+from boatclf.data import download_boats, download_urls
+from boatclf.pack import unpack_dataset
 from data_fixtures import isolated_home  # noqa: F401 (fixture)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from boatclf.data import ORIGINALS, REJECTED, REPORT, clean_images
+from boatclf.clean import ORIGINALS, REJECTED, REPORT, clean_images
 from conftest import smoke_env
 from data_fixtures import encode, isolated_home, photo  # noqa: F401 (fixture)
 
@@ -141,14 +141,14 @@ def test_killed_clean_loses_nothing_and_the_next_run_finishes(busy, after_rows):
 CRASH = '''
 import os, sys
 from pathlib import Path
-from boatclf import data
+from boatclf import clean
 real, calls = getattr(os, sys.argv[2]), []
 def crash(src, dst, *a, **kw):
     calls.append(1)
     if len(calls) == int(sys.argv[3]): os._exit(9)
     return real(src, dst, *a, **kw)
 setattr(os, sys.argv[2], crash)
-data.clean_images(sys.argv[1], progress=False)
+clean.clean_images(sys.argv[1], progress=False)
 '''
 
 
@@ -176,13 +176,13 @@ def test_killed_while_writing_its_note(busy):
 # Ctrl-C arriving at the worst moment: after the row is written, before the move. It waits until the move is made.
 CTRL_C = '''
 import os, signal, sys, time
-from boatclf import data
+from boatclf import clean
 real = os.rename
 def rename(src, dst):
     os.kill(os.getpid(), signal.SIGINT); time.sleep(0.1)      # Ctrl-C, and time for Python to act on it
     return real(src, dst)
 os.rename = rename
-try: data.clean_images(sys.argv[1], progress=False)
+try: clean.clean_images(sys.argv[1], progress=False)
 except KeyboardInterrupt: sys.exit(130)
 '''
 

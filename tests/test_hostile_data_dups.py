@@ -4,8 +4,9 @@ import csv, io, itertools
 import pytest
 from PIL import Image
 
-from boatclf.data import (COPY_SCORE, DOUBT_SCORE, NEAR_COPIES, REJECTED, _cropped, clean_images, copy_score, dataset_report,
-                          file_fingerprint, image_files, lookalikes)
+from boatclf.clean import (COPY_SCORE, DOUBT_SCORE, NEAR_COPIES, REJECTED, _cropped, clean_images, copy_score, dataset_report,
+                           file_fingerprint, lookalikes)
+from boatclf.data import image_files
 from data_fixtures import isolated_home  # noqa: F401 (fixture)
 
 

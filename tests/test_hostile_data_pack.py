@@ -5,7 +5,7 @@ import pytest
 
 from boatclf.cli import main
 from boatclf.core import BoatclfError
-from boatclf.data import MANIFEST, pack_dataset, unpack_dataset
+from boatclf.pack import MANIFEST, pack_dataset, unpack_dataset
 from data_fixtures import encode, isolated_home, photo, tree  # noqa: F401 (fixture)
 
 JPEG = encode(photo(80, 60, 1), 'JPEG')

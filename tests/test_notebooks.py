@@ -1,23 +1,59 @@
-"""Every notebook in nbs/ is a test: executed top to bottom, offline, in smoke mode."""
-import subprocess, sys
+"""Every notebook in nbs/ is a test: executed top to bottom by nbdev's `test_nb` (tests/nbrun.py), offline, in smoke mode."""
+import json, subprocess, sys, time
 
 import pytest
 
 from conftest import NBS, ROOT, smoke_env
 
 NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
+NBRUN = str(ROOT / 'tests' / 'nbrun.py')
+
+
+def run_nb(nb, home, *args, timeout=900):
+    return subprocess.run([sys.executable, NBRUN, str(nb), *args], env=smoke_env(home), capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize('nb', NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(nb, tmp_path):
     "Run `nb` in its own process and its own BOATCLF_HOME, so notebooks share no state."
-    r = subprocess.run([sys.executable, str(ROOT / 'tests' / 'nbrun.py'), str(nb)],
-                       env=smoke_env(tmp_path / 'home'), capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        out = (r.stdout + r.stderr)[-6000:]
-        pytest.fail(f'notebook {nb.name} failed:\n{out}', pytrace=False)
+    r = run_nb(nb, tmp_path / 'home')
+    if r.returncode != 0: pytest.fail(f'notebook {nb.name} failed:\n{(r.stdout + r.stderr)[-6000:]}', pytrace=False)
+
+
+# Two notebooks that draw boats with different settings (01a: 300-800 px; 02: 300-600 px, both with no-boat
+# scenes), one BOATCLF_HOME, both orders: each notebook asserts that the drawings it gets are the ones its
+# settings draw, so a cache folder that one notebook filled can never hand the other the wrong pictures.
+SHARED = ['01a_synth.ipynb', '02_datablock.ipynb']
+
+@pytest.mark.parametrize('order', [SHARED, SHARED[::-1]], ids=['01a-then-02', '02-then-01a'])
+def test_notebooks_share_a_home(order, tmp_path):
+    for name in order:
+        r = run_nb(NBS / name, tmp_path / 'home')
+        assert r.returncode == 0, f'{name} after {order[0]} in the same home:\n{(r.stdout + r.stderr)[-4000:]}'
+    folders = sorted(p.name for p in (tmp_path / 'home' / 'data').iterdir())
+    assert len(folders) == 2 and all(f.startswith('synthetic-v') for f in folders), folders
+
+
+def _nb(path, sources):
+    cells = [dict(cell_type='code', execution_count=None, id=f'c{i}', metadata={}, outputs=[], source=s) for i, s in enumerate(sources)]
+    path.write_text(json.dumps(dict(cells=cells, metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')),
+                                    nbformat=4, nbformat_minor=5)))
+    return path
+
+
+def test_runner_skips_flagged_cells_and_names_a_hung_cell(tmp_path):
+    "tst_flags cells are left out; a cell over the time limit fails the notebook, named with its source, in about the limit."
+    nb = _nb(tmp_path / 'hang.ipynb', ['x = 1', "#| slow\nraise ValueError('a skipped cell ran')",
+                                       'import time\ntime.sleep(120)  # the hung cell'])
+    t0 = time.time()
+    r = run_nb(nb, tmp_path / 'home', '--cell-timeout', '3', timeout=60)
+    assert r.returncode == 1 and time.time() - t0 < 45, (r.returncode, time.time() - t0)
+    assert 'TimeoutError' in r.stderr and 'time.sleep(120)  # the hung cell' in r.stderr, r.stderr
+    assert 'a skipped cell ran' not in r.stdout + r.stderr
+    ok = run_nb(_nb(tmp_path / 'ok.ipynb', ['x = 1', "#| slow\nraise ValueError('a skipped cell ran')"]), tmp_path / 'home', timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
 def test_notebooks_found():
-    test_names = {p.name for p in NOTEBOOKS}
-    assert {'index.ipynb', '00_core.ipynb'} <= test_names
+    names = {p.name for p in NOTEBOOKS}
+    assert {'index.ipynb', '00_core.ipynb', '01a_synth.ipynb', '02_datablock.ipynb'} <= names
