@@ -19,9 +19,9 @@ from .data import (MAX_BYTES, MAX_PIXELS, BadImage, _append_row, _category, _cla
 
 # %% auto #0
 __all__ = ['STRUCTURE_BITS', 'COLOUR_STEPS', 'COPY_SCORE', 'DOUBT_SCORE', 'NEAR_COPIES', 'REJECTED', 'ORIGINALS', 'REPORT',
-           'DOUBTFUL', 'REPORT_COLUMNS', 'to_rgb', 'fix_image', 'Fingerprint', 'fingerprint', 'copy_score',
-           'lookalikes', 'match_copies', 'file_fingerprint', 'find_duplicates', 'set_aside', 'CleanSummary',
-           'clean_images', 'DatasetReport', 'dataset_report']
+           'DOUBTFUL', 'REPORT_COLUMNS', 'to_rgb', 'fix_image', 'read_image', 'Fingerprint', 'fingerprint',
+           'copy_score', 'lookalikes', 'match_copies', 'file_fingerprint', 'find_duplicates', 'set_aside',
+           'CleanSummary', 'clean_images', 'DatasetReport', 'dataset_report']
 
 # %% ../nbs/01b_clean.ipynb #d87e8602
 def to_rgb(im:Image.Image) -> Image.Image:
@@ -49,6 +49,12 @@ def fix_image(data:bytes, min_size:int=64, max_pixels:int=MAX_PIXELS) -> tuple[I
     if im.mode != 'RGB':
         changes.append(f'{im.mode} -> RGB'); im = to_rgb(im)
     return im, changes
+
+# %% ../nbs/01b_clean.ipynb #cca38b6c
+def read_image(f, max_bytes:int=MAX_BYTES) -> Image.Image:
+    "Image file `f` as boatclf sees it everywhere: a regular file of at most `max_bytes`, decoded and converted by `fix_image`; else `BadImage`."
+    im, _ = fix_image(read_regular(Path(f), max_bytes), min_size=1)
+    return im
 
 # %% ../nbs/01b_clean.ipynb #4743bf35
 # A score of 1 is 10 of the 64 bits of the difference hash, or a mean colour difference of 6 (of 255), whichever is more.

@@ -16,7 +16,7 @@ from safetensors.torch import load as safetensors_load
 
 from .core import BoatclfError, NEGATIVE
 from .data import BadImage, IMAGE_EXTS, image_files, is_class_name, read_regular
-from .clean import fix_image
+from .clean import read_image
 from .datablock import MAX_CLASSES, ClassFolders
 from .train import ARCHS, SIZES, MODEL_FORMAT, model_info
 
@@ -151,9 +151,9 @@ MAX_IMAGE_BYTES = 200_000_000
 
 def open_rgb(f) -> PILImage:
     "Image file `f` decoded the way `boatclf clean` converts photos: EXIF rotation, first frame, 8-bit RGB, alpha on white."
-    try: im, _ = fix_image(read_capped(Path(f), MAX_IMAGE_BYTES, 'a photo (JPEG, PNG, WebP...)'), min_size=1)
+    try: return PILImage.create(read_image(f, MAX_IMAGE_BYTES))   # the one way boatclf reads a photo (01b_clean)
     except BadImage as e: raise BoatclfError(f"{f} is not a readable image ({e}): give a JPEG, PNG or WebP photo.") from None
-    return PILImage.create(im)
+    except OSError as e: raise BoatclfError(f"{f} cannot be read ({e.strerror or e}): give a JPEG, PNG or WebP photo.") from None
 
 def image_dl(files, info:dict, bs:int=32) -> TfmdDL:
     "A DataLoader that prepares `files` the way the model's validation photos were: squish to presize, crop to size, normalize."

@@ -23,7 +23,7 @@ from .core import BoatclfError, Settings, get_settings, pick_arch
 __all__ = ['LITE0_STATS', 'ARCHS', 'BASE_LR', 'MODEL_FORMAT', 'EPOCHS', 'FREEZE_EPOCHS', 'SIZES', 'MODEL_FILES',
            'lite0_imagenet_state_dict', 'efficientnet_lite0', 'imagenet_top', 'lite0_split', 'pick_backbone',
            'boat_learner', 'accuracy_multi_at', 'LossHistory', 'plot_losses', 'write_atomic', 'preprocessing',
-           'model_info', 'save_model', 'resolve_data', 'check_images', 'check_train_args', 'check_out']
+           'model_info', 'save_model', 'check_train_args', 'check_out']
 
 # %% ../nbs/05_train.ipynb #eff24fc3
 @lru_cache(maxsize=1)
@@ -154,38 +154,6 @@ def save_model(learn, out, info:dict) -> dict:
     write_atomic(out/'model.safetensors', lambda f: f.write_bytes(weights))
     write_atomic(out/'model.json', lambda f: f.write_text(json.dumps(info, indent=2) + '\n'))
     return info
-
-# %% ../nbs/05_train.ipynb #7f4bd6bd
-def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='ce') -> tuple[Path, str]:
-    "Where the training photos come from: `(folder, description)`."
-    if data is not None:
-        data = Path(data).expanduser()
-        if not data.exists(): raise BoatclfError(f"{data} does not exist: give a folder of class folders (canoe/, kayak/, ...), or use --synthetic.")
-        return data, f'your folder {data}'
-    if not synthetic and settings.use_web:
-        from boatclf.data import download_boats
-        from boatclf.clean import clean_images
-        dest = settings.data_path/'boats'
-        download_boats(settings.classes, settings.per_class, dest)
-        clean_images(dest)
-        return dest, f'DuckDuckGo photos in {dest}'
-    from boatclf.synth import cached_boats
-    reason = 'you asked for drawn boats' if synthetic else 'offline: drawn boats instead of photos'
-    dest = cached_boats(settings, negatives=(loss == 'bce'), long_side=(300, 800))
-    return dest, f'{reason} ({dest})'
-
-# %% ../nbs/05_train.ipynb #9836b86e
-def check_images(path, files) -> None:
-    "Raise a `BoatclfError` naming the files in `files` that are not readable images (read and decoded as `boatclf clean` does)."
-    from boatclf.data import open_image, read_regular, BadImage
-    bad = []
-    for f in files:
-        try: open_image(read_regular(Path(f)))   # only regular files, size-capped: a pipe named .jpg cannot hang training
-        except BadImage as e: bad.append((f, e))
-    if bad:
-        f, e = bad[0]
-        raise BoatclfError(f"{len(bad)} file(s) in {path} are not readable images (first: {Path(f).relative_to(path)}: "
-                           f"{e}). Run `boatclf clean {path}` to move them aside, then train again.")
 
 # %% ../nbs/05_train.ipynb #f4268df5
 EPOCHS, FREEZE_EPOCHS, SIZES = (1, 100), (0, 10), (32, 1024)   # the ranges `train` accepts

@@ -6,17 +6,51 @@
 from __future__ import annotations
 import json, time
 from dataclasses import replace
+from pathlib import Path
 
 from fastai.vision.all import set_seed
 
-from .core import NEGATIVE, Settings, get_settings
+from .core import NEGATIVE, BoatclfError, Settings, get_settings
+from .data import BadImage
+from .clean import read_image
 from .datablock import ClassFolders, boat_dls, class_folders
-from .train import (BASE_LR, LossHistory, boat_learner, check_images, check_out, check_train_args, model_info,
-                           pick_backbone, plot_losses, resolve_data, save_model, write_atomic)
+from .train import (BASE_LR, LossHistory, boat_learner, check_out, check_train_args, model_info,
+                           pick_backbone, plot_losses, save_model, write_atomic)
 from .interpret import confusion, get_probs, plot_confusion
 
 # %% auto #0
-__all__ = ['train_classifier']
+__all__ = ['resolve_data', 'check_images', 'train_classifier']
+
+# %% ../nbs/06a_workflow.ipynb #7eeaf8e5
+def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='ce') -> tuple[Path, str]:
+    "Where the training photos come from: `(folder, description)`."
+    if data is not None:
+        data = Path(data).expanduser()
+        if not data.exists(): raise BoatclfError(f"{data} does not exist: give a folder of class folders (canoe/, kayak/, ...), or use --synthetic.")
+        return data, f'your folder {data}'
+    if not synthetic and settings.use_web:
+        from boatclf.data import download_boats
+        from boatclf.clean import clean_images
+        dest = settings.data_path/'boats'
+        download_boats(settings.classes, settings.per_class, dest)
+        clean_images(dest)
+        return dest, f'DuckDuckGo photos in {dest}'
+    from boatclf.synth import cached_boats
+    reason = 'you asked for drawn boats' if synthetic else 'offline: drawn boats instead of photos'
+    dest = cached_boats(settings, negatives=(loss == 'bce'), long_side=(300, 800))
+    return dest, f'{reason} ({dest})'
+
+# %% ../nbs/06a_workflow.ipynb #aba0bdf7
+def check_images(path, files) -> None:
+    "Raise a `BoatclfError` naming the files in `files` that are not readable images (read as everywhere else: `read_image`)."
+    bad = []
+    for f in files:
+        try: read_image(f)
+        except BadImage as e: bad.append((f, e))
+    if bad:
+        f, e = bad[0]
+        raise BoatclfError(f"{len(bad)} file(s) in {path} are not readable images (first: {Path(f).relative_to(path)}: "
+                           f"{e}). Run `boatclf clean {path}` to move them aside, then train again.")
 
 # %% ../nbs/06a_workflow.ipynb #4da3e1cb
 def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None, synthetic:bool=False,

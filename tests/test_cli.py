@@ -48,7 +48,8 @@ def test_train_writes_model_metrics_and_plots(trained):
     for k in ('error_rate', 'train_loss', 'valid_loss', 'arch', 'loss', 'epochs', 'freeze_epochs', 'size', 'seconds', 'device', 'data_source'):
         assert k in m
     assert m['arch'] == 'efficientnet_lite0' and m['loss'] == 'ce' and m['device'] == 'cpu'
-    assert 0 <= m['error_rate'] <= 1
+    wrong = m['error_rate'] * m['n_valid']   # an error rate is a count of mistakes over the validation photos
+    assert abs(wrong - round(wrong)) < 0.01 and 0 <= round(wrong) <= m['n_valid'], m
     info = json.loads((trained/'model'/'model.json').read_text())
     assert (info['arch'], info['classes'], info['loss'], info['multi_label'], info['threshold']) == \
         ('efficientnet_lite0', ['canoe', 'kayak', 'sailboat'], 'ce', False, None)
@@ -84,8 +85,16 @@ def test_evaluate_json(trained):
     r = run(BOATCLF, ['evaluate', trained/'model', trained/'fresh', '--json'], trained/'home')
     assert r.returncode == 0, r.stderr
     ev = json.loads(r.stdout)
-    assert ev['images'] == 12 and sum(map(sum, ev['confusion'])) == 12
-    assert set(ev['per_class']) == {'canoe', 'kayak', 'sailboat'}
+    assert ev['images'] == 12 and set(ev['per_class']) == {'canoe', 'kayak', 'sailboat'}
+    # evaluate must agree with predict, photo by photo: each row of the confusion matrix is what predict says of that class
+    r = run(BOATCLF, ['predict', trained/'model', trained/'fresh', '--json'], trained/'home')
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(l) for l in r.stdout.splitlines()]
+    labels = ev['labels']
+    expected = [[0] * len(labels) for _ in labels]
+    for row in rows: expected[labels.index(Path(row['image']).parent.name)][labels.index(row['labels'][0])] += 1
+    assert ev['confusion'] == expected, (ev['confusion'], expected)
+    assert ev['accuracy'] == round(sum(expected[i][i] for i in range(len(labels))) / 12, 4)
 
 
 def test_evaluate_counts_images_in_sub_folders_for_their_top_folder(trained, cli, tmp_path):

@@ -15,6 +15,21 @@ def run(args, home, timeout=600, **env):
     return subprocess.run(BOATCLF + [str(a) for a in args], env=smoke_env(home, **env), capture_output=True, text=True, timeout=timeout)
 
 
+def test_training_clearly_beats_chance(tmp_path):
+    """Three classes: guessing is right one time in three. A short training (40 drawn boats per class, 96 px, 1 frozen +
+    3 epochs, seeded) must be right far more often on 60 drawings it has never seen (another seed).
+    Measured here: 71.7 % (3 epochs) and 73.3 % (5 epochs); 55 % is about 3.6 standard deviations above what guessing gives."""
+    home = tmp_path/'home'
+    for dest, n, seed in (('boats', 40, 7), ('fresh', 20, 2026)):
+        r = run(['synth', '--dest', tmp_path/dest, '--per-class', n, '--seed', seed], home)
+        assert r.returncode == 0, r.stderr
+    r = run(['train', '--data', tmp_path/'boats', '--out', tmp_path/'m', '--epochs', 3, '--size', 96], home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run(['evaluate', tmp_path/'m', tmp_path/'fresh', '--json'], home)
+    assert r.returncode == 0, r.stderr
+    ev = json.loads(r.stdout)
+    assert ev['images'] == 60 and ev['accuracy'] >= 0.55, ev
+
 def test_bce_model_trains_reloads_and_answers_no_boat(tmp_path):
     "train --loss bce, then predict --json with the safe model.json + model.safetensors loader: a scene with no boat gets no label."
     home = tmp_path/'home'
