@@ -6,6 +6,7 @@
 from __future__ import annotations
 import csv, hashlib, io, json, os
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -318,6 +319,19 @@ class CleanSummary:
         return s
 
 # %% ../nbs/01b_clean.ipynb #a1cb0495
+@contextmanager
+def _one_clean_at_a_time(root:Path):
+    "Hold a lock on the folder `root` while cleaning it: a second `clean` of it is refused, never interleaved with the first."
+    try: import fcntl
+    except ImportError: yield; return   # Windows has no flock: run one clean of a folder at a time there
+    fd = os.open(root, os.O_RDONLY)     # a lock on the folder itself: nothing is written, so a read-only folder still works
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BoatclfError(f"another `boatclf clean` is working on {_shown(str(root))} right now: wait for it to finish, then run this again.") from None
+        yield
+    finally: os.close(fd)   # closing the folder releases the lock, as does the end of the process, however it ends
+
 def _check_one(f:Path, root:Path, min_size:int, max_pixels:int, max_bytes:int, summary:CleanSummary):
     "Set `f` aside, convert it, or keep it as it is; returns `(file, pixels, Fingerprint)` for a file kept."
     try:
@@ -354,10 +368,11 @@ def clean_images(path, min_size:int=64, max_pixels:int=MAX_PIXELS, max_bytes:int
     root = Path(path).expanduser()
     if not root.is_dir(): raise BoatclfError(f'{root} is not a folder: give the folder that holds your class folders (canoe/, kayak/, ...).')
     check_whole(min_size, 'min_size'); check_whole(max_pixels, 'max_pixels'); check_whole(max_bytes, 'max_bytes')
-    summary = CleanSummary(root, finished=_finish_interrupted(root))
-    files = image_files(root)
-    seen = [got for f in _progress(files, show=progress) if (got := _check_one(f, root, min_size, max_pixels, max_bytes, summary))]
-    n_copies = _set_aside_copies(seen, root, summary) if duplicates else 0
+    with _one_clean_at_a_time(root):
+        summary = CleanSummary(root, finished=_finish_interrupted(root))
+        files = image_files(root)
+        seen = [got for f in _progress(files, show=progress) if (got := _check_one(f, root, min_size, max_pixels, max_bytes, summary))]
+        n_copies = _set_aside_copies(seen, root, summary) if duplicates else 0
     summary.checked, summary.kept = len(files), len(seen) - n_copies
     return summary
 

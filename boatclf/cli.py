@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, errno, json, os, sys, warnings
 from pathlib import Path
 
-from .core import BoatclfError, doctor, format_report, get_settings, default_home
+from .core import BoatclfError, doctor, format_report, get_settings, default_home, one_line
 
 # %% auto #0
 __all__ = ['cmd_doctor', 'cmd_synth', 'cmd_train', 'cmd_predict', 'cmd_evaluate', 'cmd_download', 'cmd_clean', 'cmd_pack',
@@ -154,7 +154,7 @@ def add_data_commands(sub) -> None:
 class OneLineParser(argparse.ArgumentParser):
     "argparse, but a usage mistake is one line (what is wrong, and where to read more) and exit status 2."
     def error(self, message):
-        self.exit(2, f'{self.prog}: error: {message} (see `{self.prog} --help`)\n')
+        self.exit(2, f'{self.prog}: error: {one_line(message)} (see `{self.prog} --help`)\n')
 
 # %% ../nbs/07_cli.ipynb #a3427783
 def make_parser() -> argparse.ArgumentParser:
@@ -229,14 +229,14 @@ def main(argv:list[str]|None=None) -> int:
     debug = os.environ.get('BOATCLF_DEBUG', '').lower() in ('1', 'true', 'yes')
     try: return args.func(args)
     except BoatclfError as e:
-        print(f'boatclf {args.command}: error: {e}', file=sys.stderr)
+        print(f'boatclf {args.command}: error: {one_line(e)}', file=sys.stderr)   # one line, whatever a file name holds
         return 2
     except KeyboardInterrupt:
         print(f'boatclf {args.command}: interrupted', file=sys.stderr)
         return 130
     except OSError as e:
         if debug or (why := explain_os_error(e)) is None: raise
-        print(f'boatclf {args.command}: error: {why}', file=sys.stderr)
+        print(f'boatclf {args.command}: error: {one_line(why)}', file=sys.stderr)
         return 2
 
 def run():
@@ -247,7 +247,7 @@ def run():
     except (SystemExit, KeyboardInterrupt): raise
     except Exception as e:
         if os.environ.get('BOATCLF_DEBUG', '').lower() in ('1', 'true', 'yes'): raise
-        msg = ' '.join(str(e).split())[:200]
+        msg = one_line(' '.join(str(e).split()))[:200]
         print(f'boatclf: unexpected error, a bug in boatclf ({type(e).__name__}: {msg}); '
               f'run again with BOATCLF_DEBUG=1 to see where, and report it.', file=sys.stderr)
         sys.exit(1)

@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MODES', 'MODE_DEFAULTS', 'CLASSES', 'NEGATIVE', 'RESNET18_WEIGHTS', 'BoatclfError', 'pick_device', 'service_address',
-           'reachable', 'online', 'under_test', 'detect_mode', 'Settings', 'default_home', 'get_settings',
-           'resnet18_weights_cached', 'pick_arch', 'Check', 'estimate_minutes', 'doctor', 'format_report']
+__all__ = ['MODES', 'MODE_DEFAULTS', 'CLASSES', 'NEGATIVE', 'RESNET18_WEIGHTS', 'BoatclfError', 'one_line', 'pick_device',
+           'service_address', 'reachable', 'online', 'under_test', 'detect_mode', 'Settings', 'default_home',
+           'get_settings', 'resnet18_weights_cached', 'pick_arch', 'Check', 'estimate_minutes', 'doctor',
+           'format_report']
 
 # %% ../nbs/00_core.ipynb #b665ef8b
 class BoatclfError(Exception):
     "A mistake the user can fix; the message says what is wrong and what to do next."
+
+def one_line(text:str) -> str:
+    "`text` fit to print on one line: bytes that are not UTF-8 show as '\ufffd', control characters escaped (like '\\n')."
+    text = str(text).encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+    return ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 # %% ../nbs/00_core.ipynb #2510e33c
 def pick_device() -> str:

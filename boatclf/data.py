@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 import numpy as np
 from PIL import Image, ImageOps
 
-from .core import BoatclfError, CLASSES, default_home, get_settings
+from .core import BoatclfError, CLASSES, default_home, get_settings, one_line
 
 # %% auto #0
 __all__ = ['WAYS_FORWARD', 'LICENSES', 'SAFESEARCH', 'IMAGE_EXTS', 'MAX_PIXELS', 'MAX_PIXELS_PER_BYTE', 'MAX_BYTES',
@@ -41,10 +41,7 @@ def _short(e:BaseException, n:int=120) -> str:
 
 def _category(reason:str) -> str: return reason.split(':')[0]
 
-def _shown(name:str) -> str:
-    "`name` fit to print on one line: bytes that are not UTF-8 show as '\ufffd', control characters escaped (like '\\n')."
-    name = name.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
-    return ''.join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+_shown = one_line   # (core) a file name fit for a one-line message
 
 # %% ../nbs/01_data.ipynb #cfc7e7be
 def check_positive(x, what:str, most:float=math.inf) -> float:

@@ -292,3 +292,10 @@ def test_usage_errors_exit_2(tmp_path):
     assert r.returncode == 2 and 'Traceback' not in r.stderr
     r = run(BOATCLF, ['--help'], tmp_path)
     assert r.returncode == 0 and 'doctor' in r.stdout and 'train' in r.stdout
+
+
+def test_a_file_name_with_a_newline_still_gives_one_line(trained, cli, tmp_path):
+    "File names may hold newlines (and other control characters): the error names the file on one line, escaped."
+    assert_user_error(cli('predict', trained/'model', tmp_path/'no\nsuch.jpg'), 'no\\nsuch.jpg', 'does not exist')
+    assert_user_error(cli('predict', tmp_path/'no\nmodel', trained/'boats'), 'No model')
+    assert_user_error(cli('clean', tmp_path/'a\rb'), 'a\\rb')

@@ -295,3 +295,31 @@ def test_older_report_and_files_without_a_row(tmp_path):
     assert not (root/'canoe'/'.good.jpg.part').exists() and (root/'canoe'/'.notes.part').exists()
     assert any('canoe/stray.jpg' in x for x in s.finished) and any('unfinished' in x for x in s.finished)
     check_recorded(root)
+
+
+def test_two_cleans_of_one_folder_never_interleave(busy):
+    """A second `clean` of a folder while another holds it is refused in one line (exit 2) and moves nothing.
+    (Two interleaved runs once left a moved file with no row: each took back its own row by truncating the shared report.)"""
+    import fcntl
+    root, before = busy
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)          # what a running `clean` holds
+        second = _clean(root); out, err = second.communicate(timeout=120)
+    finally: os.close(fd)
+    assert second.returncode == 2 and len(err.strip().splitlines()) == 1 and 'another `boatclf clean`' in err, err
+    assert not (root/REJECTED).exists() and not (root/ORIGINALS).exists() and _images(root) == before
+    _finish(root, before)                                       # once it is free, a clean runs as usual
+
+
+def test_clean_of_a_read_only_clean_folder_needs_no_write(tmp_path):
+    "The lock that keeps two cleans apart is taken on the folder itself: a folder with nothing to move needs no write access."
+    root = tmp_path/'ok'; (root/'canoe').mkdir(parents=True)
+    photo(120, 90, 1).save(root/'canoe'/'a.jpg')
+    os.chmod(root/'canoe', 0o555); os.chmod(root, 0o555)
+    try:
+        r = subprocess.run(['setpriv', '--inh-caps=-all', '--bounding-set=-all', BOATCLF, 'clean', str(root)] if shutil.which('setpriv') and os.geteuid() == 0
+                           else [BOATCLF, 'clean', str(root)], env=smoke_env(tmp_path/'home'), capture_output=True, text=True, timeout=120)
+    finally: os.chmod(root, 0o755); os.chmod(root/'canoe', 0o755)
+    assert r.returncode == 0 and 'kept 1' in r.stdout, r.stdout + r.stderr
+    assert not (root/REJECTED).exists()
