@@ -20,7 +20,7 @@ from .core import BoatclfError, CLASSES, default_home, get_settings, one_line
 
 # %% auto #0
 __all__ = ['WAYS_FORWARD', 'LICENSES', 'SAFESEARCH', 'IMAGE_EXTS', 'MAX_PIXELS', 'MAX_PIXELS_PER_BYTE', 'MAX_BYTES',
-           'MAX_REDIRECTS', 'PROVENANCE', 'PROVENANCE_COLUMNS', 'BadImage', 'check_positive', 'check_whole',
+           'MAX_REDIRECTS', 'PROVENANCE', 'PROVENANCE_COLUMNS', 'MAX_URL', 'BadImage', 'check_positive', 'check_whole',
            'image_urls', 'SearchFailed', 'is_transient', 'with_retries', 'ddgs_search', 'search_images',
            'is_image_file', 'image_files', 'sniff_image', 'open_image', 'read_regular', 'fetch_image', 'is_class_name',
            'parse_url_line', 'read_url_list', 'DownloadResult', 'sha256_file', 'download_urls', 'count_images',
@@ -335,6 +335,7 @@ def fetch_image(url:str, timeout:float=10., max_bytes:int=MAX_BYTES) -> bytes:
 # %% ../nbs/01_data.ipynb #ff9d0a73
 PROVENANCE = 'provenance.csv'
 PROVENANCE_COLUMNS = ('url', 'query', 'class', 'sha256', 'width', 'height', 'bytes', 'time', 'file')
+MAX_URL = 8192   # browsers and servers refuse longer addresses (a real photo's URL is a few hundred characters)
 
 def is_class_name(name) -> bool:
     "Can `name` be a class (a folder name)? Letters, digits, ' ', '.', '-', '_', at most 64 characters, not ending in '.' or ' '."
@@ -355,6 +356,8 @@ def parse_url_line(line:str, where:str='a URL line') -> tuple[str, str]|None:
         if found and '://' not in head: cls, url = _check_class(head.strip(), where), tail.strip(); break
     if not url.startswith(('http://', 'https://')):
         raise BoatclfError(f"{where} is not a web address: {line[:80]!r}. Write one URL per line, or class<TAB>URL, or class,URL.")
+    if len(url) > MAX_URL:
+        raise BoatclfError(f"{where} is {len(url):,} characters long, more than a web address can be ({MAX_URL:,}): {url[:60]!r}... Check the list.")
     return cls, url
 
 def read_url_list(urls) -> list[tuple[str, str]]:
@@ -383,7 +386,7 @@ class DownloadResult:
         if self.failed:
             tally = Counter(_category(r) for _, r in self.failed)
             lines.append('failures: ' + ', '.join(f'{n} {why}' for why, n in tally.most_common()))
-            lines += [f'  {url}  ->  {why}' for url, why in self.failed[:50]]
+            lines += [f'  {_shown(url[:200])}  ->  {why}' for url, why in self.failed[:50]]
             if len(self.failed) > 50: lines.append(f'  ... and {len(self.failed) - 50} more (see .failed)')
         return '\n'.join(lines)
 

@@ -207,6 +207,9 @@ def load_weights(net:torch.nn.Module, fn:Path, info:dict) -> torch.nn.Module:
         raise BoatclfError(f"{fn} is not the file its model.json describes (the sha256 differs): it was changed or damaged; copy both files again.")
     try: weights = safetensors_load(data)
     except Exception as e: raise BoatclfError(f"{fn} is not a valid safetensors file ({_short(str(e), 60)}): copy it again, or train again.") from None
+    odd = next((k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
+    if odd is not None:   # a NaN or an infinity in a weight makes every answer 'nan %': refuse it here, with its name
+        raise BoatclfError(f"{fn}: the weight {odd!r} holds NaN or infinity, which no trained model has: copy the files again, or train again.")
     try: net.load_state_dict(weights, strict=True)
     except RuntimeError as e:
         raise BoatclfError(f"{fn} does not fit a {info['arch']} with {len(info['classes'])} classes "

@@ -64,6 +64,7 @@ def test_paths_and_sizes(tmp_path, capsys, argv, says):
     (lambda d: download_boats(('canoe',), 0, d, search_fn=lambda *a, **k: 1 / 0), 'per_class must be'),
     (lambda d: download_boats(('../up',), 5, d, search_fn=lambda *a, **k: 1 / 0), 'cannot be a class folder name'),
     (lambda d: clean_images(d.parent, min_size=0), 'min_size must be'),
+    (lambda d: download_urls(['https://example.com/' + 'x' * 5_000_000], d), 'more than a web address can be'),
     (lambda d: unpack_dataset(__file__, d, max_bytes=0), 'max_bytes must be'),
 ])
 def test_library_checks_the_same(tmp_path, call, says):

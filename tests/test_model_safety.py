@@ -135,6 +135,13 @@ def _renamed_tensor(d):
     w['extra.weight'] = w.pop(next(iter(w)))
     return save(w)
 
+def _nan_weight(d):
+    from safetensors.torch import load, save
+    w = load((d/'model.safetensors').read_bytes())
+    k = next(k for k, t in w.items() if t.is_floating_point())
+    w[k] = w[k].clone(); w[k].view(-1)[0] = float('nan')
+    return save(w)
+
 HOSTILE = {
     'unknown arch':           (_edit_json(arch='os.system'), "arch is 'os.system'"),
     'arch as a dotted path':  (_edit_json(arch='torch.hub.load'), 'arch is'),
@@ -158,6 +165,7 @@ HOSTILE = {
     'truncated weights':      (_set_weights(_truncated, fix_sha=False), 'sha256 differs'),
     'truncated weights, sha updated': (_set_weights(_truncated, fix_sha=True), 'not a valid safetensors file'),
     'a tensor renamed':       (_set_weights(_renamed_tensor, fix_sha=True), 'does not fit'),
+    'a NaN in the weights':   (_set_weights(_nan_weight, fix_sha=True), 'NaN or infinity'),
     'weights missing':        (lambda d: (d/'model.safetensors').unlink(), 'model.safetensors is missing'),
     'weights are /dev/zero':  (lambda d: ((d/'model.safetensors').unlink(), (d/'model.safetensors').symlink_to('/dev/zero')), 'not a regular file'),
     'not JSON':               (lambda d: (d/'model.json').write_text('arch: os.system\n'), 'not valid JSON'),
