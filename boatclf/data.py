@@ -584,11 +584,15 @@ def show_samples(path, n:int=4, seed:int=0):
     by_class = {}
     for f in image_files(root):
         if _regular_size(f) is not None: by_class.setdefault(_class_of(f.relative_to(root).as_posix()), []).append(f)
+    if not by_class: raise BoatclfError(f'{_shown(str(root))} has no images to show: put photos in its class folders (canoe/, kayak/, ...).')
     fig, axes = plt.subplots(len(by_class), n, figsize=(2.2 * n, 2.2 * len(by_class)), squeeze=False)
     for row, (cls, files) in zip(axes, sorted(by_class.items())):
         for ax, f in zip(row, rng.sample(files, min(n, len(files))) + [None] * n):
             if f is not None:
-                with Image.open(f) as im: im.draft('RGB', (300, 300)); ax.imshow(ImageOps.exif_transpose(im).convert('RGBA'))
+                try:
+                    with Image.open(f) as im: im.draft('RGB', (300, 300)); ax.imshow(ImageOps.exif_transpose(im).convert('RGBA'))
+                except (OSError, ValueError, Image.DecompressionBombError) as e:   # not cleaned yet: say so, show the rest
+                    ax.text(0.5, 0.5, f'cannot show\n{f.name}\n({type(e).__name__})', ha='center', va='center', fontsize=8)
             ax.axis('off')
         row[0].set_title(f'{cls or "(no class)"} ({len(files)})', loc='left', fontsize=10)
     fig.tight_layout()

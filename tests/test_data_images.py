@@ -1,5 +1,6 @@
 """One answer to "which files are images" (boatclf.data.is_image_file): download, clean, the DataBlock, predict/evaluate
 and pack all list the same files, whatever the OS's mime table says."""
+import pytest
 import mimetypes
 
 from PIL import Image
@@ -47,3 +48,19 @@ def test_everyone_lists_the_same_files(tmp_path, monkeypatch):
     from boatclf.clean import clean_images                                       # clean checks
     s = clean_images(root, min_size=8, progress=False, duplicates=False)
     assert s.checked == len(want) and s.kept == len(want)
+
+
+def test_show_samples_shows_a_dirty_folder_and_names_an_empty_one(tmp_path):
+    "Before cleaning, a folder may hold a half-downloaded JPEG or an HTML page called .jpg: the grid still appears."
+    import matplotlib; matplotlib.use('Agg')
+    from PIL import Image
+    from boatclf.core import BoatclfError
+    from boatclf.data import show_samples
+    (tmp_path/'d'/'canoe').mkdir(parents=True)
+    Image.new('RGB', (90, 80), 'red').save(tmp_path/'d'/'canoe'/'a.jpg')
+    good = (tmp_path/'d'/'canoe'/'a.jpg').read_bytes()
+    (tmp_path/'d'/'canoe'/'b.jpg').write_bytes(good[:len(good) // 2]); (tmp_path/'d'/'canoe'/'c.jpg').write_text('<html>')
+    fig = show_samples(tmp_path/'d', n=3)
+    assert sum('cannot show' in t.get_text() for ax in fig.axes for t in ax.texts) == 2
+    (tmp_path/'e').mkdir()
+    with pytest.raises(BoatclfError, match='has no images to show'): show_samples(tmp_path/'e')
