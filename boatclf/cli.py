@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, errno, json, os, sys, warnings
 from pathlib import Path
 
-from .core import BoatclfError, doctor, format_report, get_settings, default_home, one_line
+from .core import NEGATIVE, BoatclfError, doctor, format_report, get_settings, default_home, one_line
 
 # %% auto #0
 __all__ = ['cmd_doctor', 'cmd_synth', 'cmd_train', 'cmd_predict', 'cmd_evaluate', 'cmd_download', 'cmd_clean', 'cmd_pack',
@@ -66,6 +66,10 @@ def cmd_evaluate(args) -> int:
     if args.json: print(json.dumps(ev)); return 0
     print(f"accuracy {ev['accuracy']:.1%} on {ev['images']} images")
     for k, v in ev['per_class'].items(): print(f'  {k:<10} {v:.1%}')
+    if 'rejected' in ev:
+        n = ev['none_images']
+        print(f"rejected {round(ev['rejected'] * n)} of the {n} images in {NEGATIVE}/ ({ev['rejected']:.1%}): 'no boat I know'"
+              + ('' if model.multi_label else "; a cross-entropy model always names a boat (train with --loss bce to let it say no)"))
     w = max(map(len, ev['labels'])) + 2
     print('confusion (rows: actual, columns: predicted)')
     print(' ' * w + ''.join(f'{l:>{w}}' for l in ev['labels']))

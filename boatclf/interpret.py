@@ -18,6 +18,7 @@ from .core import BoatclfError, NEGATIVE
 from .data import BadImage, IMAGE_EXTS, image_files, is_class_name, read_regular
 from .clean import read_image
 from .datablock import MAX_CLASSES, ClassFolders
+from .losses import answers, as_index
 from .train import ARCHS, SIZES, MODEL_FORMAT, model_info
 
 # %% auto #0
@@ -42,15 +43,12 @@ class Confusion:
         return {l: float(self.matrix[i, i] / self.matrix[i].sum()) for i, l in enumerate(self.labels) if self.matrix[i].sum()}
 
 def predicted_labels(probs:torch.Tensor, vocab:list, multi_label:bool, thresh:float=0.5) -> list[str]:
-    "One answer per row of `probs`: the top class, or `none` for a multi-label model not sure of any."
-    top = probs.argmax(1)
-    if not multi_label: return [vocab[i] for i in top]
-    return [vocab[i] if probs[r, i] >= thresh else NEGATIVE for r, i in enumerate(top.tolist())]
+    "One answer per row of `probs`: the top class, or `none` for a multi-label model not sure of any (`answers`, 03_losses)."
+    return [vocab[i] if i >= 0 else NEGATIVE for i in answers(probs, thresh if multi_label else None).tolist()]
 
 def true_labels(targs:torch.Tensor, vocab:list, multi_label:bool) -> list[str]:
-    "The true class of each target: an index, or a one-hot row (all zeros means `none`)."
-    if not multi_label: return [vocab[i] for i in targs.long()]
-    return [vocab[int(t.argmax())] if t.sum() > 0 else NEGATIVE for t in targs]
+    "The true class of each target: an index, or a one-hot row (all zeros means `none`; `as_index`, 03_losses)."
+    return [vocab[i] if i >= 0 else NEGATIVE for i in as_index(targs).tolist()]
 
 def confusion_from_labels(truth:list, pred:list, labels:list) -> Confusion:
     "Count each (true, predicted) pair of label names into a `Confusion`."
@@ -287,15 +285,20 @@ def predict_images(model:LoadedModel, files, threshold:float|None=None) -> list[
 
 # %% ../nbs/06_interpret.ipynb #6a292ac8
 def evaluate_folder(model:LoadedModel, path) -> dict:
-    "Accuracy, per-class accuracy and confusion matrix of `model` on the class folders in `path` (sub-folders included)."
+    "Accuracy, per-class accuracy and confusion matrix of `model` on the class folders in `path` (sub-folders included); with a `none/` folder, the share of it rejected."
     path = Path(path).expanduser()
     if not path.is_dir(): raise BoatclfError(f"{path} is not a folder: give a folder with one sub-folder per class.")
-    folders = model.vocab + ([NEGATIVE] if model.multi_label else [])
+    with_none = model.multi_label or bool(image_files(path/NEGATIVE))   # a model that cannot say none still meets photos of nothing
+    folders = model.vocab + ([NEGATIVE] if with_none else [])
     classes = ClassFolders(folders)
     files = classes.items(path)
     if not files:
         raise BoatclfError(f"{path} has no images in folders named {', '.join(folders)}: the folder names must be the model's classes.")
     pred = predicted_labels(model.probs(files), model.vocab, model.multi_label, model.threshold or 0.5)
-    cm = confusion_from_labels([classes.class_of(f) for f in files], pred, folders)
-    return dict(images=len(files), accuracy=round(cm.accuracy, 4), per_class={k: round(v, 4) for k, v in cm.per_class.items()},
-                labels=cm.labels, confusion=cm.matrix.tolist())
+    truth = [classes.class_of(f) for f in files]
+    cm = confusion_from_labels(truth, pred, folders)
+    res = dict(images=len(files), accuracy=round(cm.accuracy, 4), per_class={k: round(v, 4) for k, v in cm.per_class.items()},
+               labels=cm.labels, confusion=cm.matrix.tolist())
+    said_none = [p == NEGATIVE for t, p in zip(truth, pred) if t == NEGATIVE]
+    if said_none: res.update(none_images=len(said_none), rejected=round(sum(said_none) / len(said_none), 4))
+    return res

@@ -4,11 +4,14 @@
 
 # %% ../nbs/03_losses.ipynb #917574ac
 from __future__ import annotations
+from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['softmax', 'logsumexp', 'log_softmax', 'nll_loss', 'cross_entropy', 'sigmoid', 'binary_cross_entropy_with_logits',
-           'accuracy_multi']
+__all__ = ['THRESHOLDS', 'softmax', 'logsumexp', 'log_softmax', 'nll_loss', 'cross_entropy', 'sigmoid',
+           'binary_cross_entropy_with_logits', 'accuracy_multi', 'non_boat_photos', 'as_index', 'answers',
+           'answer_accuracy', 'threshold_curve', 'pick_threshold', 'msp', 'energy_score', 'accept_threshold',
+           'reliability', 'calibration_error', 'fit_temperature', 'calibrate']
 
 # %% ../nbs/03_losses.ipynb #07711989
 def softmax(x:torch.Tensor, dim:int=-1) -> torch.Tensor:
@@ -65,3 +68,93 @@ def accuracy_multi(inp:torch.Tensor, targ:torch.Tensor, thresh:float=0.5, sigmoi
     return ((p > thresh) == targ.bool()).float().mean()
 
 _sigmoid = sigmoid   # `accuracy_multi`'s `sigmoid` argument hides the function
+
+# %% ../nbs/03_losses.ipynb #ebb8300a
+def non_boat_photos() -> list[Path]:
+    "Real photos with no boat, bundled with matplotlib and scikit-learn (Grace Hopper, a temple in China, a flower): offline test images."
+    import matplotlib, sklearn
+    mpl, skl = Path(matplotlib.get_data_path())/'sample_data', Path(sklearn.__file__).parent/'datasets'/'images'
+    return [f for f in (mpl/'grace_hopper.jpg', skl/'china.jpg', skl/'flower.jpg') if f.is_file()]
+
+# %% ../nbs/03_losses.ipynb #13718955
+def as_index(targs:torch.Tensor) -> torch.Tensor:
+    "Targets as class indices with -1 for 'none': indices are kept; one-hot rows give their class (all zeros: -1)."
+    if targs.ndim == 1: return targs.long()
+    return torch.where(targs.sum(1) > 0, targs.argmax(1), -1)
+
+def answers(probs:torch.Tensor, thresh:float|None=None) -> torch.Tensor:
+    "Each row's one answer: the index of its top class, or -1 ('no boat I know') where the top probability is under `thresh`."
+    top, idx = probs.max(1)
+    return idx if thresh is None else torch.where(top >= thresh, idx, -1)
+
+def answer_accuracy(probs:torch.Tensor, targs:torch.Tensor, thresh:float|None=None) -> float:
+    "Share of rows whose answer (`answers`) is the target (`as_index`): a photo with no boat is right only if rejected."
+    return float((answers(probs, thresh) == as_index(targs)).float().mean())
+
+# %% ../nbs/03_losses.ipynb #76c282af
+THRESHOLDS = torch.linspace(0.02, 0.98, 49)
+
+def threshold_curve(probs:torch.Tensor, targs:torch.Tensor, thresholds=THRESHOLDS) -> list[float]:
+    "`answer_accuracy` at each of `thresholds`."
+    return [answer_accuracy(probs, targs, float(t)) for t in thresholds]
+
+def pick_threshold(probs:torch.Tensor, targs:torch.Tensor, thresholds=THRESHOLDS) -> float:
+    "The threshold with the best `answer_accuracy` on `probs` (of several equally good, the middle one)."
+    accs = torch.tensor(threshold_curve(probs, targs, thresholds))
+    best = (accs == accs.max()).nonzero().flatten()
+    return round(float(thresholds[best[len(best) // 2]]), 4)
+
+# %% ../nbs/03_losses.ipynb #004dc90c
+def msp(logits:torch.Tensor) -> torch.Tensor:
+    "Maximum softmax probability of each row: how sure a cross-entropy model is of its top answer."
+    return softmax(logits).amax(-1)
+
+def energy_score(logits:torch.Tensor) -> torch.Tensor:
+    "Log-sum-exp of each row (minus the 'energy' of Liu et al. 2020): large when some activation is large, small when all are low."
+    return logsumexp(logits)
+
+def accept_threshold(scores:torch.Tensor, keep:float=0.95) -> float:
+    "The score that `keep` of `scores` (a model's scores on photos of boats) reach: accept a photo whose score is at least this."
+    return float(torch.quantile(scores.double(), 1 - keep))
+
+# %% ../nbs/03_losses.ipynb #87476fd3
+def reliability(probs:torch.Tensor, targs:torch.Tensor, n_bins:int=10) -> tuple:
+    "For photos of a class, binned by top probability: `(confidence, accuracy, count)` per bin, and the expected calibration error."
+    t = as_index(targs); keep = t >= 0
+    conf, pred = probs[keep].double().max(1)
+    bins = ((conf * n_bins).ceil().long() - 1).clamp(0, n_bins - 1)   # (0, 0.1] is bin 0, (0.9, 1] is bin 9
+    count = torch.bincount(bins, minlength=n_bins).double()
+    mean = lambda x: torch.bincount(bins, weights=x, minlength=n_bins) / count.clamp(min=1)
+    c, a = mean(conf), mean((pred == t[keep]).double())
+    return c, a, count, float(((c - a).abs() * count).sum() / count.sum())
+
+def calibration_error(probs:torch.Tensor, targs:torch.Tensor, n_bins:int=10) -> float:
+    "Expected calibration error of the top answer on photos of a class, by torchmetrics: the average gap between confidence and accuracy."
+    from torchmetrics.functional.classification import multiclass_calibration_error
+    t = as_index(targs); keep = t >= 0
+    return float(multiclass_calibration_error(probs[keep].float(), t[keep], num_classes=probs.shape[1], n_bins=n_bins, norm='l1'))
+
+# %% ../nbs/03_losses.ipynb #fdc43567
+def fit_temperature(logits:torch.Tensor, targs:torch.Tensor, multi_label:bool=False, bounds=(0.05, 20.)) -> float:
+    "The temperature T for which `logits / T` has the lowest loss on `targs` (temperature scaling, Guo et al. 2017), within `bounds`."
+    logits = logits.detach().double()
+    targs = targs.double() if multi_label else targs.long()
+    loss_fn = binary_cross_entropy_with_logits if multi_label else cross_entropy
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)    # T = exp(log_t) is always positive
+    lo, hi = (float(torch.tensor(b, dtype=torch.float64).log()) for b in bounds)
+    temp = lambda: log_t.clamp(lo, hi).exp()                            # and never leaves `bounds`
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=200, line_search_fn='strong_wolfe')
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(logits / temp(), targs)
+        loss.backward()
+        return loss
+    opt.step(closure)
+    t = float(temp().detach())
+    return 1.0 if t != t else round(t, 4)   # (t != t: NaN, from logits that are not finite)
+
+# %% ../nbs/03_losses.ipynb #b97a7303
+def calibrate(logits:torch.Tensor, targs:torch.Tensor, multi_label:bool) -> dict:
+    "How to read a model's outputs, learnt from `logits` and `targs` of its validation set: the temperature, and for a multi-label model the threshold on the tempered probabilities."
+    t = fit_temperature(logits, targs, multi_label)
+    return dict(temperature=t, threshold=pick_threshold(sigmoid(logits / t), targs) if multi_label else None)

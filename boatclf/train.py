@@ -139,11 +139,11 @@ def preprocessing(dls) -> dict:
     return dict(presize=int(resize.size[0]), resize_method=str(resize.method), size=int(crop.size[0]), min_scale=float(crop.min_scale),
                 mean=[float(v) for v in norm.mean.flatten()], std=[float(v) for v in norm.std.flatten()])
 
-def model_info(learn, arch:str, loss:str, threshold:float=0.5) -> dict:
-    "What model.json says: everything needed to rebuild `learn`'s network and its preprocessing, and no code."
+def model_info(learn, arch:str, loss:str, threshold:float=0.5, temperature:float=1.0) -> dict:
+    "What model.json says: everything needed to rebuild `learn`'s network, its preprocessing and how to read its outputs (03_losses: threshold, temperature), and no code."
     multi = loss == 'bce'   # decided here, once: everything later reads it from model.json
     return dict(format='boatclf-model', format_version=MODEL_FORMAT, arch=arch, classes=[str(c) for c in learn.dls.vocab],
-                loss=loss, multi_label=multi, threshold=threshold if multi else None, temperature=1.0,
+                loss=loss, multi_label=multi, threshold=threshold if multi else None, temperature=temperature,
                 **preprocessing(learn.dls), versions={p: version(p) for p in ('boatclf', 'fastai', 'torch', 'timm')})
 
 def save_model(learn, out, info:dict) -> dict:

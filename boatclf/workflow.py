@@ -8,7 +8,7 @@ import json, time
 from dataclasses import replace
 from pathlib import Path
 
-from fastai.vision.all import set_seed
+from fastai.vision.all import set_seed, noop
 
 from .core import NEGATIVE, BoatclfError, Settings, get_settings
 from .data import BadImage
@@ -16,10 +16,11 @@ from .clean import read_image
 from .datablock import ClassFolders, boat_dls, class_folders
 from .train import (BASE_LR, LossHistory, boat_learner, check_out, check_train_args, model_info,
                            pick_backbone, plot_losses, save_model, write_atomic)
-from .interpret import confusion, get_probs, plot_confusion
+from .losses import calibrate
+from .interpret import confusion, get_probs, plot_confusion, probs_from_logits
 
 # %% auto #0
-__all__ = ['resolve_data', 'check_images', 'train_classifier']
+__all__ = ['resolve_data', 'check_images', 'reading_line', 'train_classifier']
 
 # %% ../nbs/06a_workflow.ipynb #7eeaf8e5
 def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='ce') -> tuple[Path, str]:
@@ -53,6 +54,14 @@ def check_images(path, files) -> None:
                            f"{e}). Run `boatclf clean {path}` to move them aside, then train again.")
 
 # %% ../nbs/06a_workflow.ipynb #4da3e1cb
+def reading_line(metrics:dict) -> str:
+    "One line on how the model's outputs are read: its temperature, and for a multi-label model its threshold and what it rejected."
+    line = f"temperature {metrics['temperature']:.2f} (fitted on the validation set)"
+    if metrics['threshold'] is None: return line + '; it always names its most likely class'
+    rej = metrics['valid_none_rejected']
+    return (line + f"; 'no boat I know' when no class reaches {metrics['threshold']:.2f} (picked on the validation set, "
+            + ("which had no none/ images)" if rej is None else f"where it rejects {rej:.0%} of the none/ images)"))
+
 def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None, synthetic:bool=False,
                      arch:str='auto', loss:str='ce', epochs:int|None=None, freeze_epochs:int=1, size:int|None=None,
                      lr:float|None=None, overwrite:bool=False, quiet:bool=False) -> dict:
@@ -79,17 +88,20 @@ def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None
     seconds = time.time() - t0
     last = dict(zip(learn.recorder.metric_names[1:], learn.recorder.values[-1]))
     out.mkdir(parents=True, exist_ok=True)
-    probs, targs = get_probs(learn)
-    cm = confusion(probs, targs, list(dls.vocab), multi_label=multi)
+    logits, targs = get_probs(learn, act=noop)
+    reading = calibrate(logits, targs, multi)   # temperature, and for bce the threshold for "no boat I know" (03_losses)
+    cm = confusion(probs_from_logits(logits, multi, reading['temperature']), targs, list(dls.vocab), multi_label=multi, thresh=reading['threshold'] or 0.5)
     write_atomic(out/'confusion.png', lambda f: plot_confusion(cm, f))
     write_atomic(out/'losses.png', lambda f: plot_losses(hist, f))
     metrics = dict(error_rate=round(1 - cm.accuracy, 4), train_loss=round(float(last['train_loss']), 4), valid_loss=round(float(last['valid_loss']), 4),
                    arch=arch_name, loss=loss, epochs=s.epochs, freeze_epochs=freeze_epochs, lr=lr, size=s.size, seconds=round(seconds, 1),
                    device=s.device, mode=s.mode, data_source=source, data_path=str(path), classes=list(dls.vocab),
-                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds))
+                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **reading)
+    if multi: metrics['valid_none_rejected'] = round(cm.per_class[NEGATIVE], 4) if NEGATIVE in cm.per_class else None
     write_atomic(out/'metrics.json', lambda f: f.write_text(json.dumps(metrics, indent=2) + '\n'))
-    learn.model_info = save_model(learn, out, model_info(learn, arch_name, loss))
+    learn.model_info = save_model(learn, out, model_info(learn, arch_name, loss, reading['threshold'] or 0.5, reading['temperature']))
     write_atomic(out/'model.pkl', lambda f: learn.export(f.absolute()))   # for fastai users: a pickle, which boatclf never opens unasked
     if not quiet: print(f"error rate {metrics['error_rate']:.1%} on {metrics['n_valid']} validation images, training took {seconds:.0f} s\n"
+                        f"{reading_line(metrics)}\n"
                         f"wrote {out}/model.safetensors + model.json (the model), model.pkl (for fastai), metrics.json, confusion.png, losses.png")
     return metrics

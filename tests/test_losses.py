@@ -102,3 +102,93 @@ def test_bad_arguments_are_named():
     for f, args in [(L.nll_loss, (x, t)), (L.cross_entropy, (x, t)), (L.binary_cross_entropy_with_logits, (x, x))]:
         with pytest.raises(ValueError, match="'mean', 'sum' or 'none'"): f(*args, reduction='avg')
     with pytest.raises(ValueError, match='same shape'): L.accuracy_multi(x, x[:1])
+
+
+# --- "no boat I know": answers, thresholds, scores, calibration (03_losses, Steps 12-13) ---
+
+def _calibrated(n=3000, c=3, seed=1, scale=2.0):
+    "Logits, and labels drawn from their softmax: a perfectly calibrated model (T = 1)."
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, generator=g, dtype=torch.float64) * scale
+    return logits, torch.multinomial(torch.softmax(logits, -1), 1, generator=g).flatten(), g
+
+
+@pytest.mark.parametrize('T', [0.3, 1.0, 4.0])
+def test_fit_temperature_finds_the_temperature_that_was_applied(T):
+    logits, labels, g = _calibrated()
+    assert abs(L.fit_temperature(logits * T, labels) - T) <= 0.12 * T
+    onehot = torch.bernoulli(torch.sigmoid(logits), generator=g)   # each class its own yes/no, calibrated
+    assert abs(L.fit_temperature(logits * T, onehot, multi_label=True) - T) <= 0.12 * T
+
+
+def test_fit_temperature_stays_in_bounds_and_survives_bad_logits():
+    logits = torch.tensor([[2., -2.], [-2., 2.]] * 10)                  # always right: the loss falls as T -> 0
+    assert 0.05 <= L.fit_temperature(logits, torch.tensor([0, 1] * 10)) < 0.5   # (until the loss is too flat to measure)
+    assert L.fit_temperature(logits, torch.tensor([1, 0] * 10)) == 20.0  # always wrong: T -> infinity, kept at 20
+    for bad in (torch.full((4, 3), float('nan')), torch.full((4, 3), float('inf')), torch.zeros(0, 3)):
+        t = L.fit_temperature(bad, torch.zeros(len(bad), dtype=torch.long))
+        assert 0.05 <= t <= 20, t
+
+
+def test_answers_and_targets_agree_with_the_confusion_matrix_labels():
+    from boatclf.interpret import predicted_labels, true_labels
+    g = torch.Generator().manual_seed(3)
+    probs = torch.rand(50, 3, generator=g)
+    onehot = (torch.rand(50, 3, generator=g) < 0.3).float()
+    onehot[onehot.sum(1) > 1] = 0                                          # one class or none
+    vocab = ['canoe', 'kayak', 'sailboat']
+    for th in (0.2, 0.5, 0.9):
+        assert predicted_labels(probs, vocab, True, th) == [vocab[i] if i >= 0 else 'none' for i in L.answers(probs, th).tolist()]
+    assert predicted_labels(probs, vocab, False, 0.99) == [vocab[i] for i in probs.argmax(1)]   # single-label: never none
+    assert true_labels(onehot, vocab, True) == [vocab[i] if i >= 0 else 'none' for i in L.as_index(onehot).tolist()]
+    assert (L.as_index(onehot) == -1).sum() == (onehot.sum(1) == 0).sum()
+
+
+def test_pick_threshold_is_the_best_and_the_middle_of_ties():
+    g = torch.Generator().manual_seed(4)
+    probs = torch.rand(200, 3, generator=g)
+    targs = (torch.rand(200, 3, generator=g) < 0.25).float()
+    th = L.pick_threshold(probs, targs)
+    curve = L.threshold_curve(probs, targs)
+    assert L.answer_accuracy(probs, targs, th) == max(curve)
+    boats_only = torch.eye(3)[torch.randint(0, 3, (30,), generator=g)]
+    # with no photo of nothing to reject, every threshold up to the lowest top probability is best: the middle of those
+    sure = torch.where(boats_only > 0, 0.9, 0.1)
+    assert L.pick_threshold(sure, boats_only) == 0.46
+
+
+@pytest.mark.parametrize('keep', [0.5, 0.9, 0.95, 0.99])
+def test_accept_threshold_keeps_what_it_promises(keep):
+    scores = torch.randn(1000, generator=torch.Generator().manual_seed(5))
+    kept = float((scores >= L.accept_threshold(scores, keep)).float().mean())
+    assert keep - 1e-6 <= kept <= keep + 0.002
+
+
+@pytest.mark.parametrize('n_bins', [5, 10, 15])
+@pytest.mark.parametrize('act', ['softmax', 'sigmoid'])
+def test_our_expected_calibration_error_is_torchmetrics(n_bins, act):
+    logits, labels, _ = _calibrated(n=800, scale=3.0)
+    probs = torch.softmax(logits * 2, -1) if act == 'softmax' else torch.sigmoid(logits * 2)
+    targs = torch.cat([labels, torch.full((50,), -1)])            # photos of nothing do not count
+    probs = torch.cat([probs, torch.rand(50, 3, dtype=probs.dtype)])
+    conf, acc, count, ece = L.reliability(probs, targs, n_bins)
+    assert count.sum() == 800
+    assert abs(ece - L.calibration_error(probs, targs, n_bins)) < 1e-5
+    calibrated = L.calibration_error(torch.softmax(logits, -1), labels)
+    assert calibrated < 0.05 < L.calibration_error(torch.softmax(logits * 3, -1), labels)   # it can tell the two apart
+
+
+def test_calibrate_stores_a_threshold_only_for_multi_label():
+    logits, labels, g = _calibrated(n=300)
+    ce = L.calibrate(logits, labels, multi_label=False)
+    assert ce['threshold'] is None and 0.05 <= ce['temperature'] <= 20
+    onehot = torch.nn.functional.one_hot(labels, 3).double()
+    onehot[:60] = 0                                                     # 60 photos of nothing
+    logits[:60] -= 4                                                    # which the model scores low
+    bce = L.calibrate(logits, onehot, multi_label=True)
+    assert 0 < bce['threshold'] < 1
+    assert bce['threshold'] == L.pick_threshold(torch.sigmoid(logits / bce['temperature']), onehot)
+
+
+def test_the_bundled_photos_are_there():
+    assert [f.name for f in L.non_boat_photos()] == ['grace_hopper.jpg', 'china.jpg', 'flower.jpg']

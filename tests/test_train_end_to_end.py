@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, smoke_env
+from boatclf.losses import non_boat_photos
 
 BOATCLF = [str(Path(sys.executable).parent / 'boatclf')]
 OLD_RELEASE = '6c7650b'   # the last commit before issue 9 (boatclf 0.1)
@@ -29,23 +30,41 @@ def test_training_clearly_beats_chance(tmp_path):
     assert r.returncode == 0, r.stderr
     ev = json.loads(r.stdout)
     assert ev['images'] == 60 and ev['accuracy'] >= 0.55, ev
+    # photos of nothing: a cross-entropy model names a boat for each, and evaluate says so
+    r = run(['synth', '--dest', tmp_path/'with-none', '--per-class', 2, '--seed', 8, '--with-negatives'], home)
+    assert r.returncode == 0, r.stderr
+    r = run(['evaluate', tmp_path/'m', tmp_path/'with-none'], home)
+    assert r.returncode == 0 and 'rejected 0 of the 2 images in none/ (0.0%)' in r.stdout and 'always names a boat' in r.stdout, r.stdout
 
 def test_bce_model_trains_reloads_and_answers_no_boat(tmp_path):
-    "train --loss bce, then predict --json with the safe model.json + model.safetensors loader: a scene with no boat gets no label."
+    """train --loss bce picks a threshold and a temperature on its validation set and stores them; predict (safe loader) reads
+    every output through both: "labels": [] and "no boat I know" below the threshold; evaluate reports the share of none/ rejected."""
     home = tmp_path/'home'
     r = run(['train', '--synthetic', '--loss', 'bce', '--out', tmp_path/'bce'], home)
     assert r.returncode == 0, r.stdout + r.stderr
     info = json.loads((tmp_path/'bce'/'model.json').read_text())
-    assert info['multi_label'] is True and info['loss'] == 'bce' and info['threshold'] == 0.5
+    metrics = json.loads((tmp_path/'bce'/'metrics.json').read_text())
+    assert info['multi_label'] is True and info['loss'] == 'bce' and 0 < info['threshold'] < 1 and 0.05 <= info['temperature'] <= 20
+    assert (info['threshold'], info['temperature']) == (metrics['threshold'], metrics['temperature'])
+    assert f"when no class reaches {info['threshold']:.2f}" in r.stdout and 0 <= metrics['valid_none_rejected'] <= 1, r.stdout
     r = run(['synth', '--dest', tmp_path/'fresh', '--per-class', 6, '--seed', 7, '--with-negatives'], home)
     assert r.returncode == 0, r.stderr
-    r = run(['predict', tmp_path/'bce', tmp_path/'fresh'/'none', '--json'], home)
+    photos = [str(p) for p in non_boat_photos()]
+    r = run(['predict', tmp_path/'bce', tmp_path/'fresh'/'none', *photos, '--json'], home)
     assert r.returncode == 0 and 'nothing unpickled' in r.stderr, r.stderr
     rows = [json.loads(l) for l in r.stdout.splitlines()]
-    assert len(rows) == 6 and all(set(row['probs']) == {'canoe', 'kayak', 'sailboat'} for row in rows)
-    # A 1-epoch smoke model is weak: at the default threshold it rejects some of the no-boat scenes, not all (measured: 1 of 6)
-    assert any(row['labels'] == [] for row in rows), rows
-    for row in rows: assert row['labels'] == [c for c, p in row['probs'].items() if p >= 0.5], row
+    assert len(rows) == 6 + 3 and all(set(row['probs']) == {'canoe', 'kayak', 'sailboat'} for row in rows)
+    for row in rows: assert row['labels'] == [c for c, p in row['probs'].items() if p >= info['threshold']], row
+    said_none = [row['labels'] == [] for row in rows[:6]]
+    r = run(['evaluate', tmp_path/'bce', tmp_path/'fresh', '--json'], home)
+    ev = json.loads(r.stdout)
+    assert (ev['none_images'], ev['rejected']) == (6, round(sum(said_none) / 6, 4)), ev   # evaluate and predict agree
+    r = run(['evaluate', tmp_path/'bce', tmp_path/'fresh'], home)
+    assert f"rejected {sum(said_none)} of the 6 images in none/" in r.stdout, r.stdout
+    r = run(['predict', tmp_path/'bce', *photos, '--threshold', '0.9999'], home)   # a threshold no class reaches
+    assert r.returncode == 0 and r.stdout.count('no boat I know') == 3, r.stdout
+    r = run(['predict', tmp_path/'bce', *photos, '--threshold', '0.9999', '--json'], home)
+    assert [json.loads(l)['labels'] for l in r.stdout.splitlines()] == [[]] * 3, r.stdout
 
 
 def _has_old_release():
