@@ -20,8 +20,8 @@ from .data import (MAX_BYTES, MAX_PIXELS, BadImage, _append_row, _category, _cla
 
 # %% auto #0
 __all__ = ['STRUCTURE_BITS', 'COLOUR_STEPS', 'COPY_SCORE', 'DOUBT_SCORE', 'NEAR_COPIES', 'REJECTED', 'ORIGINALS', 'REPORT',
-           'DOUBTFUL', 'REPORT_COLUMNS', 'to_rgb', 'fix_image', 'read_image', 'Fingerprint', 'fingerprint',
-           'copy_score', 'lookalikes', 'match_copies', 'file_fingerprint', 'find_duplicates', 'set_aside',
+           'DOUBTFUL', 'REPORT_COLUMNS', 'MOVED', 'to_rgb', 'fix_image', 'read_image', 'Fingerprint', 'fingerprint',
+           'copy_score', 'lookalikes', 'match_copies', 'file_fingerprint', 'find_duplicates', 'set_aside', 'move_file',
            'CleanSummary', 'clean_images', 'DatasetReport', 'dataset_report']
 
 # %% ../nbs/01b_clean.ipynb #d87e8602
@@ -192,27 +192,33 @@ def _free_name(f:Path) -> Path:
 # %% ../nbs/01b_clean.ipynb #c2e57812
 REPORT, DOUBTFUL, _PENDING = 'report.csv', 'doubtful.csv', '.moving.json'
 REPORT_COLUMNS = {REJECTED: ('file', 'reason', 'from'), ORIGINALS: ('file', 'now', 'change', 'from', 'sha256')}
+MOVED = '.moved'   # holds no files: its report.csv records moves between class folders (06b_review), and their undoing
+REPORT_COLUMNS[MOVED] = ('file', 'from', 'reason', 'sha256')
+
+def _moved_to(root:Path, folder:str, rel:str) -> Path:
+    "Where a row of `folder`'s report puts a file: in that folder, or for `.moved/` in `root` itself."
+    return (root if folder == MOVED else root/folder)/rel
 
 def _rel(f:Path, root:Path) -> str: return Path(f).relative_to(root).as_posix()
 
 def _recorded_move(root:Path, folder:str, src:Path, row:dict, part:Path|None=None, now:Path|None=None):
-    "Move `src` to `root/folder/row['file']` (and the finished `part` to `now`), writing `row` to the folder's report first."
-    box = root/folder
+    "Move `src` to `_moved_to(root, folder, row['file'])` (and the finished `part` to `now`), writing `row` to the folder's report first."
+    box, dst = root/folder, _moved_to(root, folder, row['file'])
     with _interrupts_held():                      # Ctrl-C waits until the row and the move are both done
-        (box/row['file']).parent.mkdir(parents=True, exist_ok=True)
+        dst.parent.mkdir(parents=True, exist_ok=True); box.mkdir(exist_ok=True)
         note = dict(row=row, part=part and _rel(part, root), now=now and _rel(now, root))
         (box/_PENDING).write_text(json.dumps(note))   # for the next run, should this one be killed before the end
         try:
             size = _append_row(box/REPORT, REPORT_COLUMNS[folder], row, sync=True)
             try:
-                os.rename(src, box/row['file'])
+                os.rename(src, dst)
                 try:
                     if part: os.replace(part, now)
-                except BaseException: os.rename(box/row['file'], src); raise
+                except BaseException: os.rename(dst, src); raise
             except BaseException as e:
                 os.truncate(box/REPORT, size)   # take the row back: the move did not happen
                 if not isinstance(e, OSError): raise
-                raise BoatclfError(f"could not move {_shown(row['from'])} to {folder}/ ({e.strerror}); nothing was moved "
+                raise BoatclfError(f"could not move {_shown(row['from'])} to {_shown(_rel(dst.parent, root))}/ ({e.strerror}); nothing was moved "
                                    f"or lost. Check that you may write in {_shown(str(root))} and that its disk has room.") from None
         finally: (box/_PENDING).unlink(missing_ok=True)
 
@@ -220,6 +226,12 @@ def set_aside(f:Path, root:Path, reason:str) -> Path:
     "Move `f` to `root/.rejected/` at the same relative path (never overwriting), recording `reason`; returns where it went."
     to = _free_name(root/REJECTED/f.relative_to(root))
     _recorded_move(root, REJECTED, f, {'file': _rel(to, root/REJECTED), 'reason': reason, 'from': _rel(f, root)})
+    return to
+
+def move_file(f:Path, root:Path, dest:Path, reason:str, sha256:str='') -> Path:
+    "Move `f` to `dest` (both in `root`; never overwriting: a free name), recording it in `root/.moved/report.csv` first; returns where it went."
+    to = _free_name(dest)
+    _recorded_move(root, MOVED, f, {'file': _rel(to, root), 'from': _rel(f, root), 'reason': reason, 'sha256': sha256})
     return to
 
 # %% ../nbs/01b_clean.ipynb #cd094c0f
@@ -265,7 +277,7 @@ def _visible_folders(root:Path):
 def _finish_interrupted(root:Path) -> list[str]:
     "Finish what a stopped run of `clean_images` left half-done, and record files set aside without a row; says what it did."
     said = []
-    for folder in (REJECTED, ORIGINALS):
+    for folder in (REJECTED, ORIGINALS, MOVED):
         box = root/folder
         if not box.is_dir(): continue
         rows = _read_report(root, folder)
@@ -274,13 +286,14 @@ def _finish_interrupted(root:Path) -> list[str]:
             except ValueError: note = None   # killed while writing the note: nothing was recorded or moved after it
             row = note and note['row']
             if row and rows and (rows[-1]['file'], rows[-1]['from']) == (row['file'], row['from']):   # recorded, maybe not moved
-                src, dst = root/row['from'], box/row['file']
+                src, dst = root/row['from'], _moved_to(root, folder, row['file'])
                 if not os.path.lexists(dst) and os.path.lexists(src):
                     os.rename(src, dst); said.append(f"moved {_shown(row['from'])} to {folder}/ as recorded")
                 part, now = note['part'] and root/note['part'], note['now'] and root/note['now']
                 if part and part.exists() and not os.path.lexists(now) and sha256_file(part) == row['sha256']:
                     os.replace(part, now); said.append(f"put the converted {_shown(note['now'])} in place")
             (box/_PENDING).unlink()
+        if folder == MOVED: continue   # it holds no files, only rows saying where files went
         listed = {r['file'] for r in rows}
         for d, dirs, files in os.walk(box):
             dirs[:] = sorted(x for x in dirs if not x.startswith('.'))
@@ -328,7 +341,7 @@ def _one_clean_at_a_time(root:Path):
     try:
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BoatclfError(f"another `boatclf clean` is working on {_shown(str(root))} right now: wait for it to finish, then run this again.") from None
+            raise BoatclfError(f"another `boatclf clean` or `boatclf apply` is working on {_shown(str(root))} right now: wait for it to finish, then run this again.") from None
         yield
     finally: os.close(fd)   # closing the folder releases the lock, as does the end of the process, however it ends
 

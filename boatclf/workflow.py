@@ -14,9 +14,10 @@ from .core import NEGATIVE, BoatclfError, Settings, get_settings
 from .data import BadImage
 from .clean import read_image
 from .datablock import ClassFolders, boat_dls, class_folders
-from .train import (BASE_LR, LossHistory, boat_learner, check_out, check_train_args, model_info,
-                           pick_backbone, plot_losses, save_model, write_atomic)
+from .train import (BASE_LR, LossHistory, boat_learner, check_sizes, fine_tune_progressive, size_epochs, check_out, check_precision, check_train_args, model_info,
+                           pick_backbone, plot_losses, precision_cbs, save_model, write_atomic)
 from .losses import calibrate
+from .lr_find import suggest_lr
 from .interpret import confusion, get_probs, plot_confusion, probs_from_logits
 
 # %% auto #0
@@ -63,38 +64,48 @@ def reading_line(metrics:dict) -> str:
             + ("which had no none/ images)" if rej is None else f"where it rejects {rej:.0%} of the none/ images)"))
 
 def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None, synthetic:bool=False,
-                     arch:str='auto', loss:str='ce', epochs:int|None=None, freeze_epochs:int=1, size:int|None=None,
-                     lr:float|None=None, overwrite:bool=False, quiet:bool=False) -> dict:
+                     arch:str='auto', loss:str='ce', epochs:int|None=None, freeze_epochs:int=1, size:int|list|None=None,
+                     lr:float|str|None=None, precision:str='fp32', overwrite:bool=False, quiet:bool=False) -> dict:
     "Fine-tune a boat classifier; write model.safetensors + model.json, model.pkl, metrics.json and plots into `out`."
     s = settings or get_settings()
     check_train_args(epochs, freeze_epochs, size, lr, loss)                 # every argument, before any work
+    check_precision(precision, s.device)
     multi = loss == 'bce'   # one yes/no per class: decided here, once, and written into model.json
-    s = replace(s, epochs=s.epochs if epochs is None else epochs, size=s.size if size is None else size)
+    s = replace(s, epochs=s.epochs if epochs is None else epochs, size=s.size if size is None else check_sizes(size)[-1])
+    sizes = [s.size] if size is None else check_sizes(size)   # several: progressive resizing (05_train, Step 9); model.json gets the last
+    size_epochs(sizes, s.epochs, freeze_epochs)               # each size gets an epoch, checked before any work
     arch_fn, arch_name, arch_why = pick_backbone(s, arch)
     out = check_out(out, s.data_path if data is None else data, overwrite)
     path, source = resolve_data(s, data, synthetic, loss)
     set_seed(s.seed)    # the same data, split, augmentations and initial head every run
     folders = ClassFolders(class_folders(path) + ([NEGATIVE] if multi else []))
     check_images(path, folders.items(path))   # every photo readable, before fastai opens any of them
-    dls = boat_dls(path, s, multi_label=multi)
+    dls = boat_dls(path, s, multi_label=multi, size=sizes[0])
     if not quiet: print(f'data: {source}; {len(dls.train_ds)} train / {len(dls.valid_ds)} valid images, classes {list(dls.vocab)}\n'
-                        f'backbone: {arch_name} ({arch_why}); mode {s.mode}, {s.size} px, {freeze_epochs} frozen + {s.epochs} epoch(s) on {s.device}')
+                        f'backbone: {arch_name} ({arch_why}); mode {s.mode}, {" then ".join(map(str, sizes))} px, {freeze_epochs} frozen + {s.epochs} epoch(s) on {s.device} in {precision}')
     learn = boat_learner(dls, arch_fn, loss)
+    prec = precision_cbs(precision, s.device)   # fp32: none; bf16 / fp16: autocast (05_train, Step 6)
+    learn.add_cbs(prec)
+    lr_from = 'the finder (04_lr_find)' if lr == 'suggest' else 'given' if lr else f'BASE_LR for {arch_name}'
+    if lr == 'suggest':   # the learning-rate finder on the frozen learner, just before fine_tune; it leaves the learner as it was
+        lr, lr_line = suggest_lr(learn)
+        if not quiet: print(lr_line)
     lr, hist = lr or BASE_LR[arch_name], LossHistory()
     t0 = time.time()
     if quiet:
-        with learn.no_bar(), learn.no_logging(): learn.fine_tune(s.epochs, base_lr=lr, freeze_epochs=freeze_epochs, cbs=hist)
-    else: learn.fine_tune(s.epochs, base_lr=lr, freeze_epochs=freeze_epochs, cbs=hist)
+        with learn.no_bar(), learn.no_logging(): fine_tune_progressive(learn, path, sizes, s.epochs, lr, freeze_epochs, s, multi, cbs=hist)
+    else: fine_tune_progressive(learn, path, sizes, s.epochs, lr, freeze_epochs, s, multi, cbs=hist)
     seconds = time.time() - t0
     last = dict(zip(learn.recorder.metric_names[1:], learn.recorder.values[-1]))
     out.mkdir(parents=True, exist_ok=True)
+    learn.remove_cbs(prec)   # predictions, calibration and model.pkl in fp32
     logits, targs = get_probs(learn, act=noop)
     reading = calibrate(logits, targs, multi)   # temperature, and for bce the threshold for "no boat I know" (03_losses)
     cm = confusion(probs_from_logits(logits, multi, reading['temperature']), targs, list(dls.vocab), multi_label=multi, thresh=reading['threshold'] or 0.5)
     write_atomic(out/'confusion.png', lambda f: plot_confusion(cm, f))
     write_atomic(out/'losses.png', lambda f: plot_losses(hist, f))
     metrics = dict(error_rate=round(1 - cm.accuracy, 4), train_loss=round(float(last['train_loss']), 4), valid_loss=round(float(last['valid_loss']), 4),
-                   arch=arch_name, loss=loss, epochs=s.epochs, freeze_epochs=freeze_epochs, lr=lr, size=s.size, seconds=round(seconds, 1),
+                   arch=arch_name, loss=loss, epochs=s.epochs, freeze_epochs=freeze_epochs, lr=lr, lr_from=lr_from, size=s.size, sizes=sizes, seconds=round(seconds, 1), precision=precision,
                    device=s.device, mode=s.mode, data_source=source, data_path=str(path), classes=list(dls.vocab),
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **reading)
     if multi: metrics['valid_none_rejected'] = round(cm.per_class[NEGATIVE], 4) if NEGATIVE in cm.per_class else None

@@ -244,6 +244,19 @@ def test_predict_unreadable_or_missing_image(trained, tmp_path, cli):
     assert_user_error(cli('predict', trained/'model', tmp_path/'empty'), 'has no images')
 
 
+def test_predict_answers_for_the_readable_images_and_names_the_unreadable_one(trained, tmp_path, cli):
+    good = trained/'boats'/'canoe'/'canoe_0000.jpg'
+    bad = tmp_path/'photo.jpg'; bad.write_text('<html>not an image</html>')
+    r = cli('predict', trained/'model', good, bad, good, '--json')
+    rows = [json.loads(l) for l in r.stdout.splitlines()]
+    assert r.returncode == 2 and [sorted(x) for x in rows] == [['image', 'labels', 'probs'], ['error', 'image'], ['image', 'labels', 'probs']], r.stdout
+    assert 'not a readable image' in rows[1]['error'] and rows[0] == rows[2]
+    last = r.stderr.strip().splitlines()[-1]
+    assert '1 of 3 images could not be read' in last and 'Traceback' not in r.stderr, r.stderr
+    r = cli('predict', trained/'model', good, bad)
+    assert r.returncode == 2 and 'photo.jpg: cannot read it' in r.stdout and 'canoe_0000.jpg: ' in r.stdout, r.stdout
+
+
 def test_predict_a_pipe_is_refused_not_read(trained, tmp_path, cli):
     os.mkfifo(tmp_path/'pipe.jpg')   # reading it would wait forever for a writer
     r = cli('predict', trained/'model', tmp_path/'pipe.jpg')
