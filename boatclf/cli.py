@@ -11,8 +11,8 @@ from .core import NEGATIVE, OFFLINE_WEIGHTS, BoatclfError, doctor, format_report
 
 # %% auto #0
 __all__ = ['cmd_doctor', 'cmd_synth', 'cmd_train', 'cmd_predict', 'cmd_evaluate', 'cmd_download', 'cmd_clean', 'cmd_pack',
-           'cmd_unpack', 'add_data_commands', 'OneLineParser', 'size_list', 'lr_arg', 'make_parser', 'explain_os_error',
-           'main', 'run']
+           'cmd_unpack', 'add_data_commands', 'cmd_review', 'cmd_apply', 'add_review_commands', 'OneLineParser',
+           'size_list', 'lr_arg', 'make_parser', 'explain_os_error', 'main', 'run']
 
 # %% ../nbs/07_cli.ipynb #46a8bf46
 def cmd_doctor(args) -> int:
@@ -24,11 +24,18 @@ def cmd_doctor(args) -> int:
 # %% ../nbs/07_cli.ipynb #ee9a8d1a
 def cmd_synth(args) -> int:
     "Draw a folder of synthetic boat photos."
-    from boatclf.synth import make_synthetic_boats, synth_folder
+    from boatclf.synth import make_synthetic_boats, synth_folder, mislabelled_copy, check_mislabel
     s = get_settings()
     per_class = s.per_class if args.per_class is None else args.per_class
-    dest = args.dest or synth_folder(s.data_path, args.seed, per_class, negatives=args.with_negatives)   # the cache the notebooks share
-    dest = make_synthetic_boats(dest, per_class=per_class, seed=args.seed, negatives=args.with_negatives)
+    if args.mislabel:
+        if not args.dest: raise BoatclfError('--mislabel needs --dest: a new folder for the drawings with wrong labels.')
+        if args.with_negatives: raise BoatclfError('--mislabel files boats under wrong boat classes: leave out --with-negatives.')
+        check_mislabel(args.dest, args.mislabel)   # before any drawing
+    cache = synth_folder(s.data_path, args.seed, per_class, negatives=args.with_negatives)   # the cache the notebooks share
+    dest = make_synthetic_boats(cache if args.mislabel else (args.dest or cache), per_class=per_class, seed=args.seed, negatives=args.with_negatives)
+    if args.mislabel:
+        dest = mislabelled_copy(dest, args.dest, args.mislabel, seed=args.seed)
+        print(f'drew boats into {dest}, {args.mislabel:.0%} of them under a wrong class (the truth is in {dest}/labels.csv)'); return 0
     print(f'drew boats into {dest}')
     return 0
 
@@ -159,6 +166,46 @@ def add_data_commands(sub) -> None:
     u.add_argument('--max-mb', type=mb, default=4000., metavar='MB', help='refuse an archive that unpacks to more (default: 4000)')
     u.set_defaults(func=cmd_unpack)
 
+# %% ../nbs/07_cli.ipynb #97893f22
+def cmd_review(args) -> int:
+    "Write a page of the photos the model gets most wrong in each class of DIR, and a decisions file to fill in."
+    from boatclf.interpret import load_model
+    from boatclf.review import review_photos
+    if not args.dir.is_dir(): raise BoatclfError(f"{args.dir} is not a folder: give the folder that holds your class folders (canoe/, kayak/, ...).")
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
+    review = review_photos(model, args.dir, per_class=args.per_class, out=args.out)
+    print(review)
+    print(f'page:      {one_line(str(review.page))}  (open it in a browser)')
+    print(f'decisions: {one_line(str(review.csv))}')
+    print("to decide, fill in its decision column (keep, relabel CLASS, or set aside, with a reason) or use review_widget / decide "
+          f"in a notebook (06b_review); then run: boatclf apply {one_line(str(args.dir))} {one_line(str(review.csv))}")
+    return 0
+
+def cmd_apply(args) -> int:
+    "Carry out (or with --undo, take back) the decisions in a decisions file: moves only, each recorded, nothing deleted."
+    from boatclf.review import apply_decisions, undo_decisions
+    res = (undo_decisions if args.undo else apply_decisions)(args.dir, args.decisions)   # every decision checked before a file moves
+    print(res)
+    if res.moved and not args.undo: print(f'to put them back: boatclf apply --undo {one_line(str(args.dir))} {one_line(str(args.decisions))}')
+    return 0
+
+def add_review_commands(sub) -> None:
+    "Add the `review` and `apply` sub-commands to the argparse sub-parsers `sub`."
+    r = sub.add_parser('review', help='list the photos the model gets most wrong in each class: a page to look at, a CSV to decide in')
+    r.add_argument('model', type=Path, help='the folder `boatclf train` wrote (model.json + model.safetensors)')
+    r.add_argument('dir', type=Path, metavar='DIR', help='a folder of class folders')
+    r.add_argument('--per-class', type=_checked(int, 'check_whole', low=1, high=100_000), default=12, metavar='N',
+                   help='photos to list per class, worst first (default: 12)')
+    r.add_argument('--out', type=Path, metavar='FOLDER', help='where to write decisions.csv and review.html (default: DIR/.review)')
+    r.add_argument('--trust-pickle', action='store_true', help='allow a model.pkl: loading a pickle runs any code inside it')
+    r.set_defaults(func=cmd_review)
+
+    a = sub.add_parser('apply', help='carry out the decisions of a review (set aside, relabel), or take them back with --undo; never deletes')
+    a.add_argument('dir', type=Path, metavar='DIR', help='the folder of class folders that was reviewed')
+    a.add_argument('decisions', type=Path, metavar='DECISIONS.csv', help='the decisions file `boatclf review` wrote, filled in')
+    a.add_argument('--undo', action='store_true', help='put every photo these decisions moved back where it was')
+    a.set_defaults(func=cmd_apply)
+
 # %% ../nbs/07_cli.ipynb #66181a06
 class OneLineParser(argparse.ArgumentParser):
     "argparse, but a usage mistake is one line (what is wrong, and where to read more) and exit status 2."
@@ -197,6 +244,8 @@ def make_parser() -> argparse.ArgumentParser:
     sy.add_argument('--per-class', type=int, metavar='N', help='images per class, 1 to 10000 (default: from the mode)')
     sy.add_argument('--seed', type=int, default=42, metavar='S', help='same seed, same drawings (0 to 4294967295; default: 42)')
     sy.add_argument('--with-negatives', action='store_true', help="also draw a 'none' folder of scenes with no boat")
+    sy.add_argument('--mislabel', type=float, default=0, metavar='SHARE', help='file this share (0 to 0.5) of the drawings under a wrong class, '
+                    'for practising cleaning; needs --dest; the truth goes into DEST/labels.csv')
     sy.set_defaults(func=cmd_synth)
 
     t = sub.add_parser('train', help='fine-tune a classifier; writes model.safetensors + model.json, metrics and plots into --out')
@@ -234,6 +283,7 @@ def make_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     add_data_commands(sub)
+    add_review_commands(sub)
     return p
 
 # %% ../nbs/07_cli.ipynb #de13a561

@@ -27,7 +27,7 @@ __all__ = ['MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES', 'MAX_IMAGE_BYTES', 'Confusion'
            'confusion_from_labels', 'confusion', 'get_probs', 'plot_confusion', 'read_capped', 'check_model_info',
            'read_model_info', 'legacy_model_info', 'open_rgb', 'decode_images', 'image_dl', 'probs_from_logits',
            'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights', 'load_safe_model', 'load_pickled_model',
-           'load_model', 'check_threshold', 'image_list', 'predict_images', 'evaluate_folder']
+           'load_model', 'check_threshold', 'image_list', 'predict_images', 'evaluate_folder', 'model_card']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -320,3 +320,34 @@ def evaluate_folder(model:LoadedModel, path) -> dict:
     said_none = [p == NEGATIVE for t, p in zip(truth, pred) if t == NEGATIVE]
     if said_none: res.update(none_images=len(said_none), rejected=round(sum(said_none) / len(said_none), 4))
     return res
+
+# %% ../nbs/06_interpret.ipynb #e3454312
+def _table(header:list, rows:list) -> str:
+    return '\n'.join(['| ' + ' | '.join(map(str, header)) + ' |', '|' + ' --- |' * len(header)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
+
+def model_card(info:dict, metrics:dict) -> str:
+    "A model card in markdown: data, training, validation results, how to read the outputs, known limits, versions."
+    multi, drawn = info['multi_label'], 'drawn boats' in metrics.get('data_source', '') or 'synthetic' in metrics.get('data_path', '')
+    lines = [f"# boatclf model: {', '.join(info['classes'])}", '',
+             f"Trained {metrics.get('date', 'on an unknown date')} with boatclf {info['versions'].get('boatclf')} "
+             f"(fastai {info['versions'].get('fastai')}, torch {info['versions'].get('torch')}).", '',
+             '## Data', '', f"{metrics['data_source']}: {metrics['n_train']} training and {metrics['n_valid']} validation images "
+             f"(a random 20 %, seed fixed), classes {', '.join(info['classes'])}" + (' and none/ (photos with no boat: no label)' if multi else '') + '.', '',
+             '## Training', '', _table(['backbone', 'loss', 'image size', 'epochs', 'learning rate', 'precision', 'device', 'seconds'],
+                                        [[info['arch'], 'binary cross-entropy' if multi else 'cross-entropy', f"{info['size']} px (from {info['presize']})",
+                                          f"{metrics['freeze_epochs']} frozen + {metrics['epochs']}", f"{metrics['lr']:.2g}", metrics.get('precision', 'fp32'),
+                                          metrics['device'], metrics['seconds']]]), '',
+             '## Validation', '', f"Error rate {metrics['error_rate']:.1%} on {metrics['n_valid']} images."]
+    if 'confusion' in metrics:
+        lines += ['', 'Confusion matrix (rows: actual, columns: predicted):', '',
+                  _table(['', *metrics['labels']], [[l, *row] for l, row in zip(metrics['labels'], metrics['confusion'])])]
+    lines += ['', '## Reading its outputs', '', f"Temperature {info['temperature']:.2f}, fitted on the validation set." + (
+        f" \"No boat I know\" when no class reaches {info['threshold']:.2f}" + (f"; it rejected {metrics['valid_none_rejected']:.0%} of the validation none/ images." if metrics.get('valid_none_rejected') is not None else '.')
+        if multi else ' It always names one of its classes, even for a photo with no boat.')]
+    limits = ['It knows only these classes; anything else is one of them' + (', unless no class reaches the threshold.' if multi else '.'),
+              'The validation images come from the same source as the training images: expect worse on photos from elsewhere.']
+    if drawn: limits.insert(0, 'Trained on drawn boats, not photos: it is a teaching model, not one to trust on real photos.')
+    lines += ['', '## Known limits', '', *[f'- {l}' for l in limits], '', '## Files', '',
+              f"`model.safetensors` (weights, sha256 `{info['weights_sha256'][:16]}...`) and `model.json`: load with `boatclf predict` "
+              "or `boatclf.interpret.load_model` (nothing unpickled). `model.pkl` is a fastai pickle: open it only if you trust where it came from."]
+    return '\n'.join(lines) + '\n'

@@ -285,7 +285,7 @@ class Applied:
     finished: list = field(default_factory=list)  # what an interrupted run had left half-done, now done
 
     def __repr__(self):
-        lines = [f'moved {len(self.moved)} photos in {_shown(str(self.root))}, skipped {len(self.skipped)}']
+        lines = [f"moved {len(self.moved)} photo{'s' * (len(self.moved) != 1)} in {_shown(str(self.root))}, skipped {len(self.skipped)}"]
         lines += [f'  {_shown(a)} -> {_shown(b)}' for a, b in self.moved[:50]]
         lines += [f'  skipped {_shown(a)}: {why}' for a, why in self.skipped[:50]]
         return '\n'.join(lines + [f'  finished: {x}' for x in self.finished])
@@ -300,7 +300,8 @@ def apply_decisions(path, csv_file) -> Applied:
         for rel, r in todo.items():
             f, (kind, arg) = root/rel, r['parsed']
             if (why := _changed(f, r)):
-                res.skipped.append((rel, why + ('; it was moved by an earlier apply' if _applied_to(root, rel, r) else ''))); continue
+                done = _applied_to(root, rel, r)   # moved by an earlier apply of these decisions?
+                res.skipped.append((rel, f'done already: it is in {_rel(done, root)}' if done else why)); continue
             if kind == 'relabel' and arg == rel.split('/')[0]: res.skipped.append((rel, f'it is in {arg}/ already')); continue
             to = (set_aside(f, root, f'set aside in review: {arg}') if kind == 'set aside' else
                   move_file(f, root, root/arg/f.name, f"relabelled in review: {rel.split('/')[0]} -> {arg}", r['sha256']))

@@ -17,7 +17,7 @@ from .core import BoatclfError, CLASSES, NEGATIVE, Settings
 __all__ = ['SKIES', 'WATERS', 'HULLS', 'DRAW', 'ASPECTS', 'SYNTH_VERSION', 'MAX_PER_CLASS', 'gradient', 'sky_and_water',
            'shoreline', 'waves', 'lake', 'person', 'paddle', 'draw_canoe', 'draw_kayak', 'draw_sailboat', 'canvas_size',
            'boat_layer', 'add_boat', 'leaves', 'forest', 'occlude', 'finish', 'render_scene', 'scene_rng',
-           'make_synthetic_boats', 'synth_folder', 'cached_boats']
+           'make_synthetic_boats', 'synth_folder', 'cached_boats', 'check_mislabel', 'mislabelled_copy']
 
 # %% ../nbs/01a_synth.ipynb #d12466a5
 def _c(rng, base, jitter=25):
@@ -360,3 +360,32 @@ def cached_boats(settings:Settings, negatives:bool=False, long_side=(300, 1200),
     "Drawn boats for `settings` (its seed, count per class and classes) in their own folder of `settings.data_path`, drawn once."
     dest = synth_folder(settings.data_path, settings.seed, settings.per_class, long_side, negatives, settings.classes)
     return make_synthetic_boats(dest, settings.per_class, settings.seed, negatives, long_side, settings.classes, progress)
+
+# %% ../nbs/01a_synth.ipynb #6aee2209
+def check_mislabel(dest, share:float) -> Path:
+    "`dest` as a path, if it is a new or empty folder and `share` a share of wrong labels from 0 to 0.5; else a `BoatclfError`."
+    if not (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 0.5):
+        raise BoatclfError(f"a share of wrong labels of {share!r} is out of range: give a number from 0 to 0.5, such as 0.1.")
+    dest = Path(dest).expanduser()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())): raise BoatclfError(f"{dest} is not an empty folder: give a new folder for the copy with wrong labels.")
+    return dest
+
+def mislabelled_copy(src, dest, share:float=0.1, seed:int=0) -> Path:
+    "Copy the class folders of `src` to `dest`, filing `share` of the drawings under a wrong class; `dest/labels.csv` says which."
+    import csv, random, shutil
+    src, dest = Path(src), check_mislabel(dest, share)
+    classes = sorted(d.name for d in src.iterdir() if d.is_dir() and d.name in CLASSES)
+    files = [(c, f) for c in classes for f in sorted((src/c).glob('*.jpg'))]
+    rng = random.Random(seed)
+    wrong = set(rng.sample(range(len(files)), round(share * len(files))))
+    placed = [(c, f, rng.choice([o for o in classes if o != c]) if i in wrong else c) for i, (c, f) in enumerate(files)]
+    rng.shuffle(placed)                                   # so a folder's wrong ones are not all at its end
+    rows, count = [], {c: 0 for c in classes}
+    for true, f, folder in placed:
+        (dest/folder).mkdir(parents=True, exist_ok=True)
+        new = dest/folder/f'{folder}_{count[folder]:04d}.jpg'; count[folder] += 1
+        shutil.copyfile(f, new)
+        rows.append({'file': new.relative_to(dest).as_posix(), 'folder': folder, 'true_class': true})
+    with open(dest/'labels.csv', 'w', newline='') as fh:
+        w = csv.DictWriter(fh, ['file', 'folder', 'true_class']); w.writeheader(); w.writerows(sorted(rows, key=lambda r: r['file']))
+    return dest

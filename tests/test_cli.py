@@ -312,3 +312,18 @@ def test_a_file_name_with_a_newline_still_gives_one_line(trained, cli, tmp_path)
     assert_user_error(cli('predict', trained/'model', tmp_path/'no\nsuch.jpg'), 'no\\nsuch.jpg', 'does not exist')
     assert_user_error(cli('predict', tmp_path/'no\nmodel', trained/'boats'), 'No model')
     assert_user_error(cli('clean', tmp_path/'a\rb'), 'a\\rb')
+
+
+def test_synth_with_wrong_labels_on_purpose(tmp_path, cli):
+    import csv
+    r = cli('synth', '--dest', tmp_path/'noisy', '--per-class', 10, '--mislabel', 0.2, '--seed', 3)
+    assert r.returncode == 0 and '20% of them under a wrong class' in r.stdout, r.stdout + r.stderr
+    rows = list(csv.DictReader(open(tmp_path/'noisy'/'labels.csv')))
+    files = sorted(f.relative_to(tmp_path/'noisy').as_posix() for f in (tmp_path/'noisy').rglob('*.jpg'))
+    assert sorted(r['file'] for r in rows) == files and len(files) == 30
+    assert sum(r['folder'] != r['true_class'] for r in rows) == 6
+    assert all(r['file'].startswith(r['folder'] + '/' + r['folder'] + '_') for r in rows)   # the name gives nothing away
+    assert_user_error(cli('synth', '--dest', tmp_path/'noisy', '--mislabel', 0.2), 'is not an empty folder')
+    assert_user_error(cli('synth', '--dest', tmp_path/'n2', '--mislabel', 0.7), 'from 0 to 0.5')
+    assert_user_error(cli('synth', '--mislabel', 0.1), 'needs --dest')
+    assert not (tmp_path/'n2').exists()
