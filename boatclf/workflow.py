@@ -5,6 +5,7 @@
 # %% ../nbs/06a_workflow.ipynb #e2923837
 from __future__ import annotations
 import json, time
+from datetime import datetime, timezone
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,10 +19,10 @@ from .train import (BASE_LR, LossHistory, boat_learner, check_sizes, fine_tune_p
                            pick_backbone, plot_losses, precision_cbs, save_model, write_atomic)
 from .losses import calibrate
 from .lr_find import suggest_lr
-from .interpret import confusion, get_probs, plot_confusion, probs_from_logits
+from .interpret import confusion, get_probs, plot_confusion, probs_from_logits, model_card
 
 # %% auto #0
-__all__ = ['resolve_data', 'check_images', 'reading_line', 'train_classifier']
+__all__ = ['resolve_data', 'check_images', 'TrainResult', 'save_examples', 'reading_line', 'train_classifier']
 
 # %% ../nbs/06a_workflow.ipynb #7eeaf8e5
 def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='ce') -> tuple[Path, str]:
@@ -54,6 +55,24 @@ def check_images(path, files) -> None:
         raise BoatclfError(f"{len(bad)} file(s) in {path} are not readable images (first: {Path(f).relative_to(path)}: "
                            f"{e}). Run `boatclf clean {path}` to move them aside, then train again.")
 
+# %% ../nbs/06a_workflow.ipynb #4d6686ad
+class TrainResult(dict):
+    "The metrics of a training run (a dict, as written to metrics.json), with the fastai learner itself as `.learn`."
+    learn = None
+
+def save_examples(learn, data, out, per_class:int=2, long_side:int=512) -> list[Path]:
+    "Up to `per_class` validation photos of each class folder of `data` (`none` too), re-encoded as JPEGs of at most `long_side` px into `out/examples/`."
+    root, saved, seen = Path(data), [], {}
+    (Path(out)/'examples').mkdir(parents=True, exist_ok=True)
+    for f in learn.dls.valid_ds.items:
+        c = Path(f).relative_to(root).parts[0]
+        if seen.get(c, 0) >= per_class: continue
+        im = read_image(f); im.thumbnail((long_side, long_side))
+        seen[c] = seen.get(c, 0) + 1
+        fn = Path(out)/'examples'/f'{c}_{seen[c]}.jpg'
+        write_atomic(fn, lambda t: im.save(t, 'JPEG', quality=85)); saved.append(fn)
+    return saved
+
 # %% ../nbs/06a_workflow.ipynb #4da3e1cb
 def reading_line(metrics:dict) -> str:
     "One line on how the model's outputs are read: its temperature, and for a multi-label model its threshold and what it rejected."
@@ -65,8 +84,8 @@ def reading_line(metrics:dict) -> str:
 
 def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None, synthetic:bool=False,
                      arch:str='auto', loss:str='ce', epochs:int|None=None, freeze_epochs:int=1, size:int|list|None=None,
-                     lr:float|str|None=None, precision:str='fp32', overwrite:bool=False, quiet:bool=False) -> dict:
-    "Fine-tune a boat classifier; write model.safetensors + model.json, model.pkl, metrics.json and plots into `out`."
+                     lr:float|str|None=None, precision:str='fp32', overwrite:bool=False, quiet:bool=False) -> TrainResult:
+    "Fine-tune a boat classifier; write model.safetensors + model.json, model.pkl, metrics.json, a model card, plots and examples into `out`."
     s = settings or get_settings()
     check_train_args(epochs, freeze_epochs, size, lr, loss)                 # every argument, before any work
     check_precision(precision, s.device)
@@ -107,12 +126,16 @@ def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None
     metrics = dict(error_rate=round(1 - cm.accuracy, 4), train_loss=round(float(last['train_loss']), 4), valid_loss=round(float(last['valid_loss']), 4),
                    arch=arch_name, loss=loss, epochs=s.epochs, freeze_epochs=freeze_epochs, lr=lr, lr_from=lr_from, size=s.size, sizes=sizes, seconds=round(seconds, 1), precision=precision,
                    device=s.device, mode=s.mode, data_source=source, data_path=str(path), classes=list(dls.vocab),
-                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **reading)
+                   n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **reading, labels=cm.labels, confusion=cm.matrix.tolist(),
+                   date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))
     if multi: metrics['valid_none_rejected'] = round(cm.per_class[NEGATIVE], 4) if NEGATIVE in cm.per_class else None
     write_atomic(out/'metrics.json', lambda f: f.write_text(json.dumps(metrics, indent=2) + '\n'))
     learn.model_info = save_model(learn, out, model_info(learn, arch_name, loss, reading['threshold'] or 0.5, reading['temperature']))
+    write_atomic(out/'model-card.md', lambda f: f.write_text(model_card(learn.model_info, metrics)))
+    save_examples(learn, path, out)
     write_atomic(out/'model.pkl', lambda f: learn.export(f.absolute()))   # for fastai users: a pickle, which boatclf never opens unasked
     if not quiet: print(f"error rate {metrics['error_rate']:.1%} on {metrics['n_valid']} validation images, training took {seconds:.0f} s\n"
                         f"{reading_line(metrics)}\n"
-                        f"wrote {out}/model.safetensors + model.json (the model), model.pkl (for fastai), metrics.json, confusion.png, losses.png")
-    return metrics
+                        f"wrote {out}/model.safetensors + model.json (the model), model.pkl (for fastai), metrics.json, model-card.md, confusion.png, losses.png, examples/")
+    res = TrainResult(metrics); res.learn = learn
+    return res

@@ -43,7 +43,11 @@ def _dataset(root, per_class=6, classes=('canoe', 'kayak')):
 
 def test_train_writes_model_metrics_and_plots(trained):
     files = sorted(p.name for p in (trained/'model').iterdir())   # also: no temporary file left behind
-    assert files == ['confusion.png', 'losses.png', 'metrics.json', 'model.json', 'model.pkl', 'model.safetensors']
+    assert files == ['confusion.png', 'examples', 'losses.png', 'metrics.json', 'model-card.md', 'model.json', 'model.pkl', 'model.safetensors']
+    examples = sorted(p.name for p in (trained/'model'/'examples').iterdir())
+    assert examples and all(n.split('_')[0] in ('canoe', 'kayak', 'sailboat') and n.endswith('.jpg') for n in examples), examples
+    card = (trained/'model'/'model-card.md').read_text()
+    assert 'Error rate' in card and '| canoe |' in card and 'Trained on drawn boats' not in card   # its data were a folder given with --data
     m = json.loads((trained/'model'/'metrics.json').read_text())
     for k in ('error_rate', 'train_loss', 'valid_loss', 'arch', 'loss', 'epochs', 'freeze_epochs', 'size', 'seconds', 'device', 'data_source'):
         assert k in m
@@ -180,7 +184,7 @@ def test_train_overwrite_freeze_epochs_and_lr(tmp_path, cli):
     m = json.loads((tmp_path/'m'/'metrics.json').read_text())
     assert (m['freeze_epochs'], m['epochs'], m['lr'], m['size']) == (0, 1, 0.003, 32)
     assert sorted(p.name for p in (tmp_path/'m').iterdir()) == \
-        ['confusion.png', 'losses.png', 'metrics.json', 'model.json', 'model.pkl', 'model.safetensors']
+        ['confusion.png', 'examples', 'losses.png', 'metrics.json', 'model-card.md', 'model.json', 'model.pkl', 'model.safetensors']
 
 
 def test_train_bad_argument_real_command(tmp_path):
