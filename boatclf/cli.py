@@ -11,8 +11,8 @@ from .core import NEGATIVE, OFFLINE_WEIGHTS, BoatclfError, doctor, format_report
 
 # %% auto #0
 __all__ = ['cmd_doctor', 'cmd_synth', 'cmd_train', 'cmd_predict', 'cmd_evaluate', 'cmd_download', 'cmd_clean', 'cmd_pack',
-           'cmd_unpack', 'add_data_commands', 'cmd_review', 'cmd_apply', 'add_review_commands', 'OneLineParser',
-           'size_list', 'lr_arg', 'make_parser', 'explain_os_error', 'main', 'run']
+           'cmd_unpack', 'add_data_commands', 'cmd_review', 'cmd_apply', 'add_review_commands', 'cmd_app',
+           'add_app_command', 'OneLineParser', 'size_list', 'lr_arg', 'make_parser', 'explain_os_error', 'main', 'run']
 
 # %% ../nbs/07_cli.ipynb #46a8bf46
 def cmd_doctor(args) -> int:
@@ -206,6 +206,28 @@ def add_review_commands(sub) -> None:
     a.add_argument('--undo', action='store_true', help='put every photo these decisions moved back where it was')
     a.set_defaults(func=cmd_apply)
 
+# %% ../nbs/07_cli.ipynb #e13ad9e2
+def cmd_app(args) -> int:
+    "Serve the model as a web page on this computer until Ctrl-C, or with --export-space write a folder for a Hugging Face Space."
+    from boatclf.app import serve, export_space
+    if args.export_space:
+        if args.port or args.share: raise BoatclfError('--export-space writes a folder and serves nothing: leave out --port and --share.')
+        dest = export_space(args.model, args.export_space)
+        print(f'wrote {one_line(str(dest))}: app.py, requirements.txt, README.md, model/, boatclf/; try it with: cd {one_line(str(dest))} && python app.py')
+        return 0
+    serve(args.model, port=args.port, share=args.share)
+    return 0
+
+def add_app_command(sub) -> None:
+    "Add the `app` sub-command to the argparse sub-parsers `sub`."
+    a = sub.add_parser('app', help='the model as a web page on this computer (Gradio), or a folder ready for a Hugging Face Space')
+    a.add_argument('model', type=Path, help='the folder `boatclf train` wrote (model.json + model.safetensors)')
+    a.add_argument('--port', type=_checked(int, 'check_whole', low=1, high=65535), metavar='P',
+                   help='serve on this port of 127.0.0.1 (default: the first free one from 7860)')
+    a.add_argument('--share', action='store_true', help="also publish a temporary public link through Gradio's servers (needs the internet)")
+    a.add_argument('--export-space', type=Path, metavar='DIR', help='write a folder for a Hugging Face Space instead of serving')
+    a.set_defaults(func=cmd_app)
+
 # %% ../nbs/07_cli.ipynb #66181a06
 class OneLineParser(argparse.ArgumentParser):
     "argparse, but a usage mistake is one line (what is wrong, and where to read more) and exit status 2."
@@ -284,6 +306,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_data_commands(sub)
     add_review_commands(sub)
+    add_app_command(sub)
     return p
 
 # %% ../nbs/07_cli.ipynb #de13a561

@@ -42,6 +42,13 @@ class Confusion:
     def per_class(self) -> dict:
         "Accuracy for each true class that has photos."
         return {l: float(self.matrix[i, i] / self.matrix[i].sum()) for i, l in enumerate(self.labels) if self.matrix[i].sum()}
+    def precision_recall(self) -> dict:
+        "For each label: precision (of the photos called it, the share that are) and recall (of the photos that are it, the share found)."
+        m, out = self.matrix, {}
+        for i, l in enumerate(self.labels):
+            called, are = m[:, i].sum(), m[i].sum()
+            out[l] = dict(precision=float(m[i, i] / called) if called else None, recall=float(m[i, i] / are) if are else None, photos=int(are))
+        return out
 
 def predicted_labels(probs:torch.Tensor, vocab:list, multi_label:bool, thresh:float=0.5) -> list[str]:
     "One answer per row of `probs`: the top class, or `none` for a multi-label model not sure of any (`answers`, 03_losses)."

@@ -10,6 +10,7 @@ from fastai.data.load import DataLoader
 from fastai.learner import Learner
 from fastai.losses import MSELossFlat
 from fastai.optimizer import SGD
+from fastai.torch_core import set_seed
 
 from conftest import assert_user_error, smoke_env
 from boatclf.lr_find import lr_find_curve, snapshot, suggest, suggest_lr
@@ -19,11 +20,11 @@ def regression_learner(scale, seed=0, model=None, opt_func=SGD):
     """A real fastai Learner on y = X w + noise (512 rows, 4 features of spread `scale`), mean squared error, and the
     best rate for plain SGD: the loss is a quadratic bowl whose curvature (Hessian) is 2 E[x x^T], and a step of
     1/λmax lands on the bottom along the steepest direction (2/λmax diverges)."""
+    set_seed(seed)                                              # the data, the shuffling (the loader's own generator) and the first weights
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(512, 4, generator=g) * scale
     y = X @ torch.randn(4, 1, generator=g) + 0.1 * torch.randn(512, 1, generator=g)
     ds = list(zip(X, y))
-    torch.manual_seed(seed)
     learn = Learner(DataLoaders(DataLoader(ds, bs=16, shuffle=True), DataLoader(ds, bs=64)), model or nn.Linear(4, 1),
                     loss_func=MSELossFlat(), opt_func=opt_func)
     Xb = torch.cat([X, torch.ones(len(X), 1)], 1)   # the bias is a weight on a constant 1
