@@ -1,6 +1,7 @@
 # boatclf: two commands on a fresh machine.
 #   make demo   set up .venv, then train on the offline default and predict
 #   make test   set up .venv, then run the test suite (every notebook + tests/)
+#   make lab    set up .venv, register it as the Jupyter kernel "boatclf", open nbs/ in JupyterLab
 # Set-up re-runs only when pyproject.toml changes (stamp file .venv/.installed).
 
 SHELL := /bin/bash
@@ -11,14 +12,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := demo-output
 
-.PHONY: demo test export setup clean-demo bench
+.PHONY: demo test export setup clean-demo bench lab outputs
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing boatclf and its dependencies into $(VENV) (a few minutes the first time)..."
-	@$(BIN)/python -m pip install --quiet -e ".[dev]" 2>&1 | { grep -v "is ignored" || true; }
+	@$(BIN)/python -m pip install --quiet -e ".[dev,lab]" 2>&1 | { grep -v "is ignored" || true; }
 	@touch $(STAMP)
 
 # The main job, offline: check the machine, train on drawn boats (cpu mode), then ask the model
@@ -44,3 +45,17 @@ export: $(STAMP)
 	$(BIN)/nbdev-export
 	$(BIN)/nbdev-clean
 	$(BIN)/python tools/readme.py
+
+# JupyterLab on the notebooks. The kernel "boatclf" is this .venv, registered for this user (--user, in
+# ~/.local/share/jupyter/kernels), so VS Code and any other Jupyter find it by name. LAB_ARGS go to
+# jupyter lab (the tests: LAB_ARGS="--no-browser --port 8899 --IdentityProvider.token=...").
+LAB_ARGS ?=
+lab: $(STAMP)
+	@$(BIN)/python -m ipykernel install --user --name boatclf --display-name boatclf
+	$(BIN)/jupyter lab $(LAB_ARGS) nbs/
+
+# Store in the notebooks the outputs of a cpu-mode, offline run through a Jupyter kernel (tools/outputs.py),
+# with the hash of the code cells that made them: make outputs NB=nbs/00_core.ipynb (default: every notebook).
+NB ?= $(wildcard nbs/*.ipynb)
+outputs: $(STAMP)
+	$(BIN)/python tools/outputs.py $(NB)

@@ -36,14 +36,14 @@ class Review:
     root: Path
     rows: list                                    # dicts: file (below root), label, predicted, loss, size, sha256
     classes: list                                 # the class folders a photo may be relabelled to
-    skipped: list = field(default_factory=list)   # (folder, why) for folders not reviewed
+    skipped: list = field(default_factory=list)   # (folder/ or photo, why) for what was not reviewed
     csv: Path|None = None                         # the decisions file (`review_photos`)
     page: Path|None = None                        # the HTML page (`review_photos`)
 
     def __repr__(self):
         s = f'{len(self.rows)} photos to look at in {_shown(str(self.root))}, worst first: ' + ', '.join(
             f"{c} {sum(r['label'] == c for r in self.rows)}" for c in dict.fromkeys(r['label'] for r in self.rows))
-        return s + ''.join(f'\n  not reviewed: {_shown(d)}/ ({why})' for d, why in self.skipped)
+        return s + ''.join(f'\n  not reviewed: {_shown(d)} ({why})' for d, why in self.skipped)
 
 def _class_folders(root:Path) -> list[str]:
     "The class folders of `root`: folders (not links) whose names can be classes."
@@ -57,11 +57,14 @@ def review_folder(model:LoadedModel, path, per_class:int=12) -> Review:
     check_whole(per_class, 'per_class', high=100_000)
     known = model.vocab + ([NEGATIVE] if model.multi_label else [])
     folders = _class_folders(root)
-    skipped = [(d, "a single-label (ce) model cannot say 'none'" if d == NEGATIVE else 'not a class of this model')
+    skipped = [(f'{d}/', "a single-label (ce) model cannot say 'none'" if d == NEGATIVE else 'not a class of this model')
                for d in folders if d not in known]
     files = [(f, c) for c in known if c in folders for f in image_files(root/c)]
     if not files: raise BoatclfError(f"{_shown(str(root))} has no images in folders named {', '.join(known)}: the folder names must be the model's classes.")
-    probs = model.probs([f for f, _ in files])
+    probs, errors = model.try_probs([f for f, _ in files])   # a photo that cannot be read is noted, not a failure
+    skipped += [(_rel(files[i][0], root), 'cannot be read (run `boatclf clean` on the folder)') for i in sorted(errors)]
+    files = [x for i, x in enumerate(files) if i not in errors]
+    if not files: return Review(root, [], folders, skipped)
     idx = torch.tensor([model.vocab.index(c) if c in model.vocab else -1 for _, c in files])
     targets = torch.nn.functional.one_hot(idx.clamp(min=0), len(model.vocab)) * (idx >= 0)[:, None] if model.multi_label else idx
     losses = image_losses(probs, targets, model.multi_label).tolist()
@@ -189,7 +192,7 @@ def page_html(review:Review, decided:dict|None=None) -> str:
             out.append(f"<tr><td>{img}</td><td>{_e(r['file'])}</td><td>{_e(r['predicted'])}</td><td>{r['loss']:.3f}</td>"
                        f"<td>{_e(d.get('decision', ''))} {_e(d.get('reason', ''))}</td></tr>")
         out.append('</table>')
-    return '\n'.join(out + [''.join(f'<p>not reviewed: {_e(d)}/ ({_e(why)})</p>' for d, why in review.skipped)])
+    return '\n'.join(out + [''.join(f'<p>not reviewed: {_e(d)} ({_e(why)})</p>' for d, why in review.skipped)])
 
 # %% ../nbs/06b_review.ipynb #9676f5b5
 def write_page(review:Review, fn) -> Path:

@@ -1,5 +1,6 @@
-"""Every notebook in nbs/ is a test: executed top to bottom by nbdev's `test_nb` (tests/nbrun.py), offline, in smoke mode."""
-import json, subprocess, sys, time
+"""Every notebook in nbs/ is a test: executed top to bottom through a Jupyter kernel (tests/nbrun.py: nbclient and
+this venv's ipykernel, nbdev-test's skip flags), offline, in smoke mode."""
+import json, re, subprocess, sys, textwrap, time, tomllib
 
 import pytest
 
@@ -50,10 +51,60 @@ def test_runner_skips_flagged_cells_and_names_a_hung_cell(tmp_path):
     assert r.returncode == 1 and time.time() - t0 < 45, (r.returncode, time.time() - t0)
     assert 'TimeoutError' in r.stderr and 'time.sleep(120)  # the hung cell' in r.stderr, r.stderr
     assert 'a skipped cell ran' not in r.stdout + r.stderr
-    ok = run_nb(_nb(tmp_path / 'ok.ipynb', ['x = 1', "#| slow\nraise ValueError('a skipped cell ran')"]), tmp_path / 'home', timeout=60)
+    # a real Jupyter kernel (execnb's shell is not one), with this venv's Python, that draws figures inline
+    ok = run_nb(_nb(tmp_path / 'ok.ipynb', ['x = 1', "#| slow\nraise ValueError('a skipped cell ran')",
+                                            "assert type(get_ipython()).__name__ == 'ZMQInteractiveShell', type(get_ipython())",
+                                            "import matplotlib; assert 'inline' in matplotlib.get_backend(), matplotlib.get_backend()"]),
+                tmp_path / 'home', timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
 def test_notebooks_found():
     names = {p.name for p in NOTEBOOKS}
     assert {'index.ipynb', '00_core.ipynb', '01a_synth.ipynb', '02_datablock.ipynb'} <= names
+
+
+# Colab and Kaggle: the cell right after `#| default_exp` (index.ipynb: its first code cell, hidden from the README)
+# installs boatclf from the repository the README's Colab links open, and only where it cannot be imported.
+REPO = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']['urls']['Repository']
+INSTALL = textwrap.dedent(f"""\
+    # On Colab or Kaggle, the first time: install boatclf (see the README: how long it takes, what to do if it fails).
+    # Where boatclf is already installed (your laptop after `make demo`, the tests) this cell does nothing.
+    try: import boatclf
+    except ImportError:
+        %pip install -q "boatclf @ git+{REPO}"
+    """).strip()
+
+
+def install_cell(nb: dict) -> str:
+    "The source of the cell that should install boatclf: right after `#| default_exp`, else the first code cell."
+    code = [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code']
+    if code[0].startswith('#| default_exp'):
+        assert nb['cells'][0]['cell_type'] == 'code' and ''.join(nb['cells'][0]['source']) == code[0]
+        return ''.join(nb['cells'][1]['source'])
+    return code[0]
+
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_installs_boatclf_first(nb):
+    src = install_cell(json.loads(nb.read_text()))
+    assert src.removeprefix('#| hide\n') == INSTALL, f'{nb.name}: the cell after `#| default_exp` must be\n{INSTALL}\nnot\n{src}'
+    assert '#| export' not in src
+
+
+def test_install_cell_installs_only_when_boatclf_is_missing():
+    "Run the cell in an IPython shell, with `%pip` recording what it is asked: nothing while boatclf imports, then the URL."
+    code = f"""if 1:
+        import sys
+        from IPython.core.interactiveshell import InteractiveShell
+        sh, asked = InteractiveShell.instance(), []
+        sh.register_magic_function(lambda line: asked.append(line), 'line', 'pip')
+        assert sh.run_cell({INSTALL!r}).success and asked == [], asked
+        sys.modules['boatclf'] = None   # now `import boatclf` raises ImportError, as on a fresh Colab
+        assert sh.run_cell({INSTALL!r}).success
+        print(asked)"""
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str([f'install -q "boatclf @ git+{REPO}"']), r.stdout
+    links = set(re.findall(r'colab\.research\.google\.com/github/([\w-]+/[\w-]+)/', (ROOT / 'README.md').read_text()))
+    assert links == {REPO.removeprefix('https://github.com/')}, (links, REPO)
