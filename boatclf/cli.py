@@ -45,7 +45,7 @@ def cmd_train(args) -> int:
     if args.data and args.synthetic: raise BoatclfError('give either --data DIR or --synthetic, not both.')
     train_classifier(data=args.data, out=args.out, settings=get_settings(args.mode), synthetic=args.synthetic, arch=args.arch,
                      loss=args.loss, epochs=args.epochs, freeze_epochs=args.freeze_epochs, size=args.size, lr=args.lr,
-                     precision=args.precision, overwrite=args.overwrite)
+                     precision=args.precision, overwrite=args.overwrite, processes=args.processes)
     return 0
 
 def cmd_predict(args) -> int:
@@ -284,6 +284,8 @@ def make_parser() -> argparse.ArgumentParser:
                    help='image size in pixels, 32 to 1024, or growing sizes for progressive resizing such as 128,192 (default: from the mode)')
     t.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'fp16'),
                    help='number format for training: fp32, bf16 (mixed; CPU or GPU), fp16 (mixed; CUDA GPU only) (default: fp32)')
+    t.add_argument('--processes', type=int, default=1, metavar='N',
+                   help='train data-parallel in N processes: one per GPU on CUDA, or N CPU processes (1 to 8) (default: 1)')
     t.add_argument('--mode', choices=('full', 'cpu', 'smoke'), help='override the detected mode')
     t.add_argument('--out', type=Path, default=Path('boatclf-model'), help='output folder (default: ./boatclf-model)')
     t.add_argument('--overwrite', action='store_true', help='replace a model already in --out')

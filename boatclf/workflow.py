@@ -19,10 +19,11 @@ from .train import (BASE_LR, LossHistory, boat_learner, check_sizes, fine_tune_p
                            pick_backbone, plot_losses, precision_cbs, save_model, write_atomic)
 from .losses import calibrate
 from .lr_find import suggest_lr
+from .parallel import check_processes, data_parallel, from_rank0, process_rank, run_processes
 from .interpret import confusion, get_probs, plot_confusion, probs_from_logits, model_card
 
 # %% auto #0
-__all__ = ['resolve_data', 'check_images', 'TrainResult', 'save_examples', 'reading_line', 'train_classifier']
+__all__ = ['resolve_data', 'check_images', 'TrainResult', 'save_examples', 'reading_line', 'train_classifier', 'fit_and_save']
 
 # %% ../nbs/06a_workflow.ipynb #7eeaf8e5
 def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='ce') -> tuple[Path, str]:
@@ -84,11 +85,12 @@ def reading_line(metrics:dict) -> str:
 
 def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None, synthetic:bool=False,
                      arch:str='auto', loss:str='ce', epochs:int|None=None, freeze_epochs:int=1, size:int|list|None=None,
-                     lr:float|str|None=None, precision:str='fp32', overwrite:bool=False, quiet:bool=False) -> TrainResult:
+                     lr:float|str|None=None, precision:str='fp32', overwrite:bool=False, quiet:bool=False, processes:int=1) -> TrainResult:
     "Fine-tune a boat classifier; write model.safetensors + model.json, model.pkl, metrics.json, a model card, plots and examples into `out`."
     s = settings or get_settings()
     check_train_args(epochs, freeze_epochs, size, lr, loss)                 # every argument, before any work
     check_precision(precision, s.device)
+    check_processes(processes, s.device)
     multi = loss == 'bce'   # one yes/no per class: decided here, once, and written into model.json
     s = replace(s, epochs=s.epochs if epochs is None else epochs, size=s.size if size is None else check_sizes(size)[-1])
     sizes = [s.size] if size is None else check_sizes(size)   # several: progressive resizing (05_train, Step 9); model.json gets the last
@@ -99,9 +101,22 @@ def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None
     set_seed(s.seed)    # the same data, split, augmentations and initial head every run
     folders = ClassFolders(class_folders(path) + ([NEGATIVE] if multi else []))
     check_images(path, folders.items(path))   # every photo readable, before fastai opens any of them
+    job = (path, source, out, s, sizes, (arch_fn, arch_name, arch_why), loss, freeze_epochs, lr, precision, quiet)
+    if processes == 1: return fit_and_save(*job)
+    run_processes(fit_and_save, processes, s.device, *job)   # each process trains on its shard; rank 0 writes the files (05b_parallel)
+    return TrainResult(json.loads((out/'metrics.json').read_text()))   # .learn stays None: the learners lived in the processes
+
+def fit_and_save(path, source, out, settings, sizes, arch, loss, freeze_epochs, lr, precision, quiet) -> TrainResult|None:
+    "The part of `train_classifier` that runs in each of its processes: fine-tune; the process of rank 0 writes the files and returns the metrics."
+    s, (arch_fn, arch_name, arch_why), multi, (rank, world) = settings, arch, loss == 'bce', process_rank()
+    quiet = quiet or rank > 0
+    set_seed(s.seed)
     dls = boat_dls(path, s, multi_label=multi, size=sizes[0])
+    if world > 1:   # one process's batch, split between the processes: the same steps and learning rates (05b_parallel)
+        s = replace(s, bs=max(1, dls.bs // world)); set_seed(s.seed); dls = boat_dls(path, s, multi_label=multi, size=sizes[0])
     if not quiet: print(f'data: {source}; {len(dls.train_ds)} train / {len(dls.valid_ds)} valid images, classes {list(dls.vocab)}\n'
-                        f'backbone: {arch_name} ({arch_why}); mode {s.mode}, {" then ".join(map(str, sizes))} px, {freeze_epochs} frozen + {s.epochs} epoch(s) on {s.device} in {precision}')
+                        f'backbone: {arch_name} ({arch_why}); mode {s.mode}, {" then ".join(map(str, sizes))} px, {freeze_epochs} frozen + {s.epochs} epoch(s) on {s.device} in {precision}'
+                        + (f', {world} processes of {s.bs} images per batch' if world > 1 else ''))
     learn = boat_learner(dls, arch_fn, loss)
     prec = precision_cbs(precision, s.device)   # fp32: none; bf16 / fp16: autocast (05_train, Step 6)
     learn.add_cbs(prec)
@@ -111,10 +126,13 @@ def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None
         if not quiet: print(lr_line)
     lr, hist = lr or BASE_LR[arch_name], LossHistory()
     t0 = time.time()
-    if quiet:
-        with learn.no_bar(), learn.no_logging(): fine_tune_progressive(learn, path, sizes, s.epochs, lr, freeze_epochs, s, multi, cbs=hist)
-    else: fine_tune_progressive(learn, path, sizes, s.epochs, lr, freeze_epochs, s, multi, cbs=hist)
+    with data_parallel(learn, s.device):   # alone: as usual; one of several: fastai's distrib_ctx, each process on its shard (05b_parallel)
+        lr = from_rank0(lr)                # every process steps with the same rate (the finder may differ in the last digit)
+        if quiet:
+            with learn.no_bar(), learn.no_logging(): fine_tune_progressive(learn, path, sizes, s.epochs, lr, freeze_epochs, s, multi, cbs=hist)
+        else: fine_tune_progressive(learn, path, sizes, s.epochs, lr, freeze_epochs, s, multi, cbs=hist)
     seconds = time.time() - t0
+    if rank > 0: return None   # the weights are the same in every process; rank 0 writes the files
     last = dict(zip(learn.recorder.metric_names[1:], learn.recorder.values[-1]))
     out.mkdir(parents=True, exist_ok=True)
     learn.remove_cbs(prec)   # predictions, calibration and model.pkl in fp32
@@ -124,7 +142,7 @@ def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None
     write_atomic(out/'confusion.png', lambda f: plot_confusion(cm, f))
     write_atomic(out/'losses.png', lambda f: plot_losses(hist, f))
     metrics = dict(error_rate=round(1 - cm.accuracy, 4), train_loss=round(float(last['train_loss']), 4), valid_loss=round(float(last['valid_loss']), 4),
-                   arch=arch_name, loss=loss, epochs=s.epochs, freeze_epochs=freeze_epochs, lr=lr, lr_from=lr_from, size=s.size, sizes=sizes, seconds=round(seconds, 1), precision=precision,
+                   arch=arch_name, loss=loss, epochs=s.epochs, freeze_epochs=freeze_epochs, lr=lr, lr_from=lr_from, size=s.size, sizes=sizes, seconds=round(seconds, 1), precision=precision, world_size=world,
                    device=s.device, mode=s.mode, data_source=source, data_path=str(path), classes=list(dls.vocab),
                    n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **reading, labels=cm.labels, confusion=cm.matrix.tolist(),
                    date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))
