@@ -210,9 +210,12 @@ class LoadedModel:
 
 class SafeModel(LoadedModel):
     "A network rebuilt from model.json and model.safetensors: nothing unpickled, nothing downloaded."
-    def __init__(self, info:dict, net:torch.nn.Module, description:str): super().__init__(info, description); self.net = net.eval()
+    def __init__(self, info:dict, net:torch.nn.Module, description:str):
+        super().__init__(info, description)
+        self.net = net.eval().to(memory_format=torch.channels_last)   # channels-last: the same numbers, faster convolutions on CPU (05_train, Step 6)
     def logits(self, images, bs:int=32) -> torch.Tensor:
-        with torch.no_grad(): return torch.cat([self.net(xb) for (xb,) in image_dl(images, self.info, bs)]).as_subclass(torch.Tensor)
+        with torch.inference_mode():
+            return torch.cat([self.net(xb.contiguous(memory_format=torch.channels_last)) for (xb,) in image_dl(images, self.info, bs)]).as_subclass(torch.Tensor)
 
 class PickledModel(LoadedModel):
     "A fastai learner unpickled from a model.pkl you chose to trust."

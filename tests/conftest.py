@@ -1,4 +1,4 @@
-import os, sys, time
+import os, shutil, sys, time
 from pathlib import Path
 
 import pytest
@@ -49,3 +49,30 @@ def cli(tmp_path, monkeypatch, capsys):
         out, err = capsys.readouterr()
         return Ran(rc, out, err, time.time() - t0)
     return call
+
+
+# ---- a real browser (the web app and JupyterLab tests): Debian's chromium + chromium-driver, driven by Selenium ----
+
+CHROMIUM, DRIVER = shutil.which('chromium') or shutil.which('chromium-browser'), shutil.which('chromedriver')
+UNDER_CI = os.environ.get('CI', '').strip().lower() not in ('', '0', 'false', 'no')
+
+
+def need_browser(what='the browser test'):
+    "Skip (saying how to enable it) where Chromium, its driver or Selenium is missing; under CI (`CI=true`) fail instead: there it must run."
+    import importlib.util
+    if CHROMIUM and DRIVER and importlib.util.find_spec('selenium'): return
+    why = 'Chromium, its driver or Selenium is missing (Debian/Ubuntu: apt-get install chromium chromium-driver; pip install -e ".[dev]")'
+    if UNDER_CI: pytest.fail(f'{why}: under CI {what} must run (.ci/run installs them)', pytrace=False)
+    pytest.skip(f'{why}: {what} needs them')
+
+
+def chromium(width=1200, height=1100):
+    "Headless Chromium under Selenium, with the system's browser and driver: nothing is ever downloaded."
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    os.environ['SE_OFFLINE'] = 'true'   # Selenium Manager must never download a browser or a driver
+    o = webdriver.ChromeOptions()
+    o.binary_location = CHROMIUM
+    for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', f'--window-size={width},{height}', '--disable-gpu'):
+        o.add_argument(a)
+    return webdriver.Chrome(options=o, service=Service(DRIVER))

@@ -1,16 +1,14 @@
 """The web app (06c_app) as a visitor meets it: `boatclf app` in its own process, the page in headless Chromium,
 the API through `gradio_client`; bad input; the folder for a Hugging Face Space."""
-import fcntl, os, shutil, signal, socket, subprocess, sys, time
+import fcntl, os, signal, socket, subprocess, sys, time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, assert_user_error, smoke_env
+from conftest import ROOT, assert_user_error, smoke_env, chromium, need_browser as _need_browser
 
 pytest.importorskip('gradio', reason='the web app needs its extra: pip install -e ".[app]" (make test installs it with [dev])')
 BOATCLF = str(Path(sys.executable).parent / 'boatclf')
-CHROMIUM, DRIVER = shutil.which('chromium') or shutil.which('chromium-browser'), shutil.which('chromedriver')
-UNDER_CI = os.environ.get('CI', '').strip().lower() not in ('', '0', 'false', 'no')
 SCREENSHOT = ROOT / 'images' / 'app.png'
 
 
@@ -82,23 +80,7 @@ def photos(bce_model, tmp_path_factory):
 
 
 @pytest.fixture
-def need_browser():
-    "Skip (with how to enable it) where Chromium is missing; under CI (`CI=true`), fail instead: there the browser test must run."
-    if CHROMIUM and DRIVER: return
-    why = 'Chromium and its driver are not installed (Debian/Ubuntu: apt-get install chromium chromium-driver)'
-    if UNDER_CI: pytest.fail(why + ': under CI the browser test must run (.ci/run installs them)', pytrace=False)
-    pytest.skip(why + ': the browser test needs them')
-
-
-def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    os.environ['SE_OFFLINE'] = 'true'   # Selenium Manager must never download a browser or a driver
-    o = webdriver.ChromeOptions()
-    o.binary_location = CHROMIUM
-    for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1200,1100', '--disable-gpu'):
-        o.add_argument(a)
-    return webdriver.Chrome(options=o, service=Service(DRIVER))
+def need_browser(): _need_browser('the browser test of the app')
 
 
 def test_app_in_a_browser(need_browser, server, photos, tmp_path):

@@ -5,24 +5,18 @@ a temporary directory (so the kernel it registers "for this user" lands there, n
 00_core.ipynb in the "boatclf" kernel, runs its first cells up to `pick_device()`, waits for its answer on the page
 and saves a screenshot (images/jupyterlab.png, when missing or with BOATCLF_SCREENSHOT=1). Every process it
 started (make, the server, its kernels) is killed at the end."""
-import importlib.util, json, os, secrets, shutil, socket, subprocess, sys, time, urllib.request
+import json, os, secrets, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
-from conftest import NBS, ROOT, smoke_env
+from conftest import NBS, ROOT, smoke_env, chromium, need_browser as _need_browser
 
-CHROMIUM, DRIVER = shutil.which('chromium') or shutil.which('chromium-browser'), shutil.which('chromedriver')
-UNDER_CI = os.environ.get('CI', '').strip().lower() not in ('', '0', 'false', 'no')
 SCREENSHOT = ROOT / 'images' / 'jupyterlab.png'
 
 
-def need_browser():
-    if CHROMIUM and DRIVER and importlib.util.find_spec('selenium'): return
-    why = 'Chromium, its driver or Selenium is missing (apt-get install chromium chromium-driver; make setup installs selenium)'
-    if UNDER_CI: pytest.fail(why + ': under CI the browser check must run (.ci/run installs them)', pytrace=False)
-    pytest.skip(why)
+def need_browser(): _need_browser('the JupyterLab browser check')
 
 
 def free_port() -> int:
@@ -81,17 +75,6 @@ def lab(tmp_path):
         kill_tree(proc)
 
 
-def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    os.environ['SE_OFFLINE'] = 'true'   # Selenium Manager must never download a browser or a driver
-    o = webdriver.ChromeOptions()
-    o.binary_location = CHROMIUM
-    for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1400,1000', '--disable-gpu'):
-        o.add_argument(a)
-    return webdriver.Chrome(options=o, service=Service(DRIVER))
-
-
 def test_lab_runs_a_notebook_in_the_boatclf_kernel(lab, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -106,7 +89,7 @@ def test_lab_runs_a_notebook_in_the_boatclf_kernel(lab, tmp_path):
     assert session['kernel']['name'] == 'boatclf', session
     cells = json.loads((NBS / '00_core.ipynb').read_text())['cells']
     upto = next(i for i, c in enumerate(cells) if ''.join(c['source']).strip() == 'pick_device()') + 1
-    d = chromium()
+    d = chromium(1400, 1000)
     try:
         d.get(f'{url}/lab/tree/00_core.ipynb?token={token}')
         wait = WebDriverWait(d, 90)
