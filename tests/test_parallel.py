@@ -30,9 +30,9 @@ def test_fastai_broadcast_still_needs_cuda():
     assert fastai_broadcast() is DistributedDL.__dict__.get('_fastai_broadcast', DistributedDL._broadcast)
 
 
-def test_processes_checked_before_any_work(tmp_path):
+def test_processes_checked_before_any_work(cli, tmp_path):
     for n in (0, 9, -1):
-        r = run(['train', '--synthetic', '--processes', n, '--out', tmp_path/'m'], tmp_path/'home')
+        r = cli('train', '--synthetic', '--processes', n, '--out', tmp_path/'m')
         assert_user_error(r, '--processes', 'from 1 to 8')
         assert not (tmp_path/'home'/'data').exists()   # nothing drawn, nothing trained
 
@@ -55,7 +55,7 @@ def test_two_cpu_processes_train_one_model(tmp_path):
     assert r1.returncode == 0, r1.stdout + r1.stderr
     r2 = run(args + ['--out', tmp_path/'two', '--processes', 2], home, BOATCLF_SHARDS=shards)
     assert r2.returncode == 0, r2.stdout + r2.stderr
-    assert '2 processes of 6 images per batch' in r2.stdout and r2.stdout.count('error rate') == 1, r2.stdout   # rank 0 speaks
+    assert '2 processes of 8 images per batch' in r2.stdout and r2.stdout.count('error rate') == 1, r2.stdout   # rank 0 speaks
 
     ranks = [json.loads((shards/f'rank{i}.json').read_text()) for i in (0, 1)]
     assert [(x['rank'], x['world_size'], x['backend']) for x in ranks] == [(0, 2, 'gloo'), (1, 2, 'gloo')]
