@@ -1,7 +1,11 @@
-import os, shutil, sys, time
+import os, shutil, signal, sys, time
 from pathlib import Path
 
 import pytest
+
+# A shell that starts a job in the background (`make test &`, CI runners without a terminal) sets Ctrl-C to "ignored", and
+# every child inherits that: then the Ctrl-C tests' boatclf processes would never see their SIGINT. Give them the usual one.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN: signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'

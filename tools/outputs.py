@@ -87,7 +87,8 @@ def refresh(fn: Path) -> int:
     before = code_hash(json.loads(fn.read_text()))
     with tempfile.TemporaryDirectory(prefix='boatclf-outputs-') as home:
         old_env = dict(os.environ)
-        os.environ.clear(); os.environ.update(run_env(home))   # the kernel inherits this process's environment
+        env = run_env(home)                                      # (made before the clear below, which it reads from)
+        os.environ.clear(); os.environ.update(env)               # the kernel inherits this process's environment
         try: ran = execute(fn, get_config(ROOT).tst_flags.split(), CELL_TIMEOUT, setup=SETUP)
         finally: os.environ.clear(); os.environ.update(old_env)
         scrub = scrubber(home)
