@@ -14,6 +14,7 @@ from .core import BoatclfError, NEGATIVE
 from .data import BadImage, _append_row, _shown, check_whole, image_files, is_class_name, read_regular, sha256_file
 from .clean import (MOVED, REJECTED, _finish_interrupted, _moved_to, _one_clean_at_a_time, _read_report, _rel,
                            move_file, read_image, set_aside)
+from .losses import binary_cross_entropy_with_logits, nll_loss
 from .interpret import LoadedModel, predicted_labels
 
 # %% auto #0
@@ -26,8 +27,8 @@ __all__ = ['DECISIONS', 'PAGE', 'REVIEW_DIR', 'DECISION_COLUMNS', 'MAX_DECISIONS
 def image_losses(probs:torch.Tensor, targets:torch.Tensor, multi_label:bool) -> torch.Tensor:
     "The loss of each photo from the model's probabilities: `-log p` of its class (`targets`: indexes), or for a multi-label model binary cross-entropy averaged over the classes (`targets`: one-hot rows, all zeros for `none`)."
     p = probs.float().clamp(1e-7, 1 - 1e-7)   # a probability of exactly 0 or 1 would make an infinite loss
-    if multi_label: return -(targets * p.log() + (1 - targets) * (1 - p).log()).mean(1)
-    return -p.gather(1, targets[:, None].long()).squeeze(1).log()
+    if multi_label: return binary_cross_entropy_with_logits(torch.logit(p), targets.float(), reduction='none').mean(1)   # 03_losses
+    return nll_loss(p.log(), targets, reduction='none')
 
 # %% ../nbs/06b_review.ipynb #41576562
 @dataclass
