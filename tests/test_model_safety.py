@@ -50,7 +50,7 @@ def test_rebuilt_model_gives_the_trained_learners_probabilities(models, loss):
     assert model.threshold == (0.5 if loss == 'bce' else None)
     got = model.probs(files, bs=learn.dls.valid.bs)   # the same batches: CPU kernels round differently for other batch sizes (~1e-6)
     assert got.shape == expected.shape == (len(files), 3)
-    assert (got - expected).abs().max().item() <= 1e-5
+    assert (got - expected).abs().max().item() <= 1e-4   # batch norms folded into the convolutions: rounded a little differently
     assert expected.std(0).max() > 0.01, 'the model must tell the photos apart, or this comparison proves little'
 
 
@@ -61,7 +61,7 @@ def test_trusted_pickle_gives_the_same_probabilities_and_fastai_warns(models):
     with pytest.warns(UserWarning, match='insecure pickle'):   # fastai's own warning, not hidden
         trusted = load_model(root/'ce'/'model.pkl', trust_pickle=True)
     assert isinstance(trusted, PickledModel) and trusted.multi_label is False
-    assert (trusted.probs(files) - load_model(root/'ce').probs(files)).abs().max().item() <= 1e-5
+    assert (trusted.probs(files) - load_model(root/'ce').probs(files)).abs().max().item() <= 1e-4
 
 
 def test_a_folder_with_both_files_loads_the_safe_pair_even_when_pickles_are_trusted(models):
@@ -248,3 +248,26 @@ def test_photo_is_seen_as_clean_converts_it(models, tmp_path, make, tol):
     p = model.probs(files)
     assert (p[0::2] - p[1::2]).abs().max().item() < tol
     assert p[0::2].argmax(1).tolist() == p[1::2].argmax(1).tolist()
+
+
+# ---- (e) the rebuilt network is folded for prediction, for every backbone boatclf offers ----
+
+@pytest.mark.parametrize('arch', ['resnet18', 'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2'])
+def test_every_backbone_folds_all_its_batch_norms_and_answers_the_same(arch):
+    import torch
+    from torch import nn
+    from fastai.vision.all import create_vision_model
+    from boatclf.train import ARCHS
+    from boatclf.interpret import fold_batchnorm
+    torch.manual_seed(0)
+    net = create_vision_model(ARCHS[arch], 3, pretrained=False).eval()
+    with torch.no_grad():   # statistics as training leaves them, not the identity a fresh layer holds (which would hide a wrong fold)
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-.5, .5); m.running_var.uniform_(.5, 2); m.weight.uniform_(.5, 1.5); m.bias.uniform_(-.5, .5)
+    folded = fold_batchnorm(net, 64)
+    assert folded is not net and not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules()), f'{arch}: some batch norms were not folded'
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) > 10, 'the original network is left as it was'
+    x = torch.randn(3, 3, 96, 96)
+    with torch.inference_mode(): want, got = net(x), folded(x)
+    assert torch.allclose(got, want, rtol=1e-3, atol=1e-4 * float(want.abs().max()))
