@@ -6,7 +6,7 @@ Two measurements for each setup, in one process:
 1. the model alone: `--steps` training steps (forward, backward, optimizer step) of the mode's backbone on one fixed
    batch of the mode's size, no data loading, after 3 warm-up steps;
 2. a whole `fine_tune` as `boatclf train` runs it (1 frozen + `--epochs` epochs, drawn boats, the mode's image size and
-   batch size), with boatclf's `precision_cbs` for bf16 and fastai's `ChannelsLast` for channels-last.
+   batch size), with boatclf's `precision_cbs` for bf16 and `boat_learner(channels_last=...)` for the layout.
 Prints seconds, the ratio to fp32 and the error rate. Run by hand, not in the tests; on a shared machine, take
 a difference of a few percent as noise.
 """
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 from fastai.vision.all import set_seed
-from fastai.callback.channelslast import ChannelsLast
 
 from boatclf.core import get_settings
 from boatclf.datablock import boat_dls
@@ -27,8 +26,8 @@ SETUPS = ('fp32', 'bf16', 'fp32 + channels_last', 'bf16 + channels_last')
 
 
 def setup_cbs(setup: str, device: str) -> list:
-    "fastai callbacks for `setup`: the precision's (boatclf's `precision_cbs`), plus `ChannelsLast` if named."
-    return precision_cbs(setup.split()[0], device) + ([ChannelsLast()] if 'channels_last' in setup else [])
+    "fastai callbacks for `setup`: the precision's (boatclf's `precision_cbs`); the layout is `boat_learner`'s `channels_last`."
+    return precision_cbs(setup.split()[0], device)
 
 
 def time_steps(arch_fn, setup: str, s, steps: int) -> float:
@@ -50,7 +49,7 @@ def time_steps(arch_fn, setup: str, s, steps: int) -> float:
 def time_fine_tune(dls, arch_fn, arch: str, setup: str, s, epochs: int) -> tuple[float, float]:
     "Seconds and final error rate of `fine_tune(epochs)` on `dls` with `setup`'s callbacks (same seed for every setup)."
     set_seed(s.seed)
-    learn = boat_learner(dls, arch_fn)
+    learn = boat_learner(dls, arch_fn, channels_last='channels_last' in setup)
     t0 = time.perf_counter()
     with learn.no_bar(), learn.no_logging(): learn.fine_tune(epochs, base_lr=BASE_LR[arch], cbs=setup_cbs(setup, s.device))
     return time.perf_counter() - t0, float(learn.recorder.values[-1][2])

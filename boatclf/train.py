@@ -15,6 +15,7 @@ from fastai.vision.all import (Learner, vision_learner, model_meta, params, erro
                                BCEWithLogitsLossFlat, CrossEntropyLossFlat, L, PILImage, MixedPrecision, to_float,
                                Resize, RandomResizedCropGPU, Normalize)
 from fastai.vision.all import resnet18 as tv_resnet18
+from fastai.callback.channelslast import ChannelsLast
 from safetensors.torch import save as safetensors_bytes
 
 from .datablock import boat_dls
@@ -93,13 +94,14 @@ def pick_backbone(settings:Settings|None=None, arch:str='auto') -> tuple:
     return ARCHS[name], name, why
 
 # %% ../nbs/05_train.ipynb #ff4969b0
-def boat_learner(dls, arch_fn, loss:str='ce', thresh:float=0.5) -> Learner:
-    "A fastai learner: pretrained `arch_fn` body, a new head, cross-entropy (`ce`) or binary cross-entropy (`bce`)."
-    if loss == 'ce': return vision_learner(dls, arch_fn, loss_func=CrossEntropyLossFlat(), metrics=error_rate)
-    if loss == 'bce':
-        return vision_learner(dls, arch_fn, loss_func=BCEWithLogitsLossFlat(thresh=thresh),
-                              metrics=accuracy_multi_at(thresh))
-    raise BoatclfError(f"Unknown loss {loss!r}: use ce (one class per photo) or bce (yes/no per class).")
+def boat_learner(dls, arch_fn, loss:str='ce', thresh:float=0.5, channels_last:bool|None=None) -> Learner:
+    "A fastai learner: pretrained `arch_fn` body, a new head, cross-entropy (`ce`) or binary cross-entropy (`bce`); channels-last on a CPU or CUDA GPU (Step 6)."
+    if loss == 'ce': learn = vision_learner(dls, arch_fn, loss_func=CrossEntropyLossFlat(), metrics=error_rate)
+    elif loss == 'bce': learn = vision_learner(dls, arch_fn, loss_func=BCEWithLogitsLossFlat(thresh=thresh), metrics=accuracy_multi_at(thresh))
+    else: raise BoatclfError(f"Unknown loss {loss!r}: use ce (one class per photo) or bce (yes/no per class).")
+    if channels_last is None: channels_last = dls.device is None or torch.device(dls.device).type in ('cpu', 'cuda')
+    if channels_last: learn.add_cb(ChannelsLast())   # the same numbers, in the order the convolution kernels want them
+    return learn
 
 def accuracy_multi_at(thresh:float=0.5):
     "`accuracy_multi` at threshold `thresh`, with a name that shows in the training table."
