@@ -41,18 +41,23 @@ def cmd_synth(args) -> int:
 
 def cmd_train(args) -> int:
     "Fine-tune a classifier and write the model, metrics and plots."
-    from boatclf.workflow import train_classifier
+    from boatclf.checks import check_train_request
     if args.data and args.synthetic: raise BoatclfError('give either --data DIR or --synthetic, not both.')
-    train_classifier(data=args.data, out=args.out, settings=get_settings(args.mode), synthetic=args.synthetic, arch=args.arch,
-                     loss=args.loss, epochs=args.epochs, freeze_epochs=args.freeze_epochs, size=args.size, lr=args.lr,
-                     precision=args.precision, overwrite=args.overwrite, processes=args.processes)
+    s = get_settings(args.mode)
+    request = dict(data=args.data, out=args.out, arch=args.arch, loss=args.loss, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
+                   size=args.size, lr=args.lr, precision=args.precision, overwrite=args.overwrite, processes=args.processes)
+    check_train_request(s, **request)            # a mistake is answered now, before fastai takes seconds to load (01d_checks)
+    from boatclf.workflow import train_classifier
+    train_classifier(settings=s, synthetic=args.synthetic, **request)
     return 0
 
 def cmd_predict(args) -> int:
     "Print what the model sees in each image; which model files were loaded goes to stderr (stdout stays pure with --json)."
-    from boatclf.interpret import load_model, predict_images, check_threshold, image_list
+    from boatclf.checks import check_model, check_threshold, image_list
     check_threshold(args.threshold)
-    files = image_list(args.images)          # every argument checked before the model is loaded
+    files = image_list(args.images)          # every argument checked before the model is loaded,
+    check_model(args.model, args.trust_pickle)   # and before fastai is imported (01d_checks)
+    from boatclf.interpret import load_model, predict_images
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     results = predict_images(model, files, threshold=args.threshold)
     failed = [r for r in results if 'error' in r]
@@ -70,8 +75,10 @@ def cmd_predict(args) -> int:
 
 def cmd_evaluate(args) -> int:
     "Print accuracy, per-class accuracy and the confusion matrix on a folder of class folders."
-    from boatclf.interpret import load_model, evaluate_folder
+    from boatclf.checks import check_model
     if not args.dir.is_dir(): raise BoatclfError(f"{args.dir} is not a folder: give a folder with one sub-folder per class.")
+    check_model(args.model, args.trust_pickle)   # before fastai is imported (01d_checks)
+    from boatclf.interpret import load_model, evaluate_folder
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     ev = evaluate_folder(model, args.dir)
     print(f'boatclf evaluate: loaded {model.description}', file=sys.stderr)
@@ -169,9 +176,11 @@ def add_data_commands(sub) -> None:
 # %% ../nbs/07_cli.ipynb #97893f22
 def cmd_review(args) -> int:
     "Write a page of the photos the model gets most wrong in each class of DIR, and a decisions file to fill in."
+    from boatclf.checks import check_model
+    if not args.dir.is_dir(): raise BoatclfError(f"{args.dir} is not a folder: give the folder that holds your class folders (canoe/, kayak/, ...).")
+    check_model(args.model, args.trust_pickle)   # before fastai is imported (01d_checks)
     from boatclf.interpret import load_model
     from boatclf.review import review_photos
-    if not args.dir.is_dir(): raise BoatclfError(f"{args.dir} is not a folder: give the folder that holds your class folders (canoe/, kayak/, ...).")
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     review = review_photos(model, args.dir, per_class=args.per_class, out=args.out)
     print(review)
@@ -209,9 +218,11 @@ def add_review_commands(sub) -> None:
 # %% ../nbs/07_cli.ipynb #e13ad9e2
 def cmd_app(args) -> int:
     "Serve the model as a web page on this computer until Ctrl-C, or with --export-space write a folder for a Hugging Face Space."
+    from boatclf.checks import check_model
+    if args.export_space and (args.port or args.share): raise BoatclfError('--export-space writes a folder and serves nothing: leave out --port and --share.')
+    check_model(args.model)   # before fastai and Gradio are imported (01d_checks)
     from boatclf.app import serve, export_space
     if args.export_space:
-        if args.port or args.share: raise BoatclfError('--export-space writes a folder and serves nothing: leave out --port and --share.')
         dest = export_space(args.model, args.export_space)
         print(f'wrote {one_line(str(dest))}: app.py, requirements.txt, README.md, model/, boatclf/; try it with: cd {one_line(str(dest))} && python app.py')
         return 0
@@ -236,15 +247,15 @@ class OneLineParser(argparse.ArgumentParser):
 
 # %% ../nbs/07_cli.ipynb #c7817f07
 def size_list(text:str):
-    "An argparse `type` for `--size`: one size, or growing sizes for progressive resizing ('128,192'), checked by 05_train's `parse_sizes`."
-    from boatclf.train import parse_sizes   # only when --size is given: `boatclf doctor` stays quick
+    "An argparse `type` for `--size`: one size, or growing sizes for progressive resizing ('128,192'), checked by 01d_checks' `parse_sizes`."
+    from boatclf.checks import parse_sizes   # only when --size is given
     try: return parse_sizes(text)
     except BoatclfError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
 # %% ../nbs/07_cli.ipynb #f4ef4895
 def lr_arg(text:str):
-    "An argparse `type` for `--lr`: a positive number, or `suggest` (run the learning-rate finder, 04_lr_find); checked by 05_train's `check_train_args`."
-    from boatclf.train import check_train_args   # only when --lr is given: `boatclf doctor` stays quick
+    "An argparse `type` for `--lr`: a positive number, or `suggest` (run the learning-rate finder, 04_lr_find); checked by 01d_checks' `check_train_args`."
+    from boatclf.checks import check_train_args   # only when --lr is given
     try: lr = text if text == 'suggest' else float(text)
     except ValueError: lr = text
     try: check_train_args(lr=lr)

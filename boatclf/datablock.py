@@ -18,30 +18,12 @@ from PIL import Image, ImageOps
 
 from .core import BoatclfError, NEGATIVE, Settings, get_settings
 from .data import image_files, is_class_name
+from .checks import MAX_CLASSES, MIN_PER_CLASS, class_folders, check_counts
 
 # %% auto #0
-__all__ = ['MAX_CLASSES', 'MAX_CACHE_BYTES', 'MIN_PER_CLASS', 'class_folders', 'ClassFolders', 'FolderLabel', 'boat_block',
-           'ImagesIn', 'PresizeCacheDL', 'check_counts', 'boat_dls', 'show_resize_methods', 'to_tensor',
-           'affine_resample', 'zoom', 'rotate', 'shear', 'compose', 'psnr', 'presizing_experiment', 'presize_to_disk']
-
-# %% ../nbs/02_datablock.ipynb #507370f4
-MAX_CLASSES = 100
-
-def class_folders(path) -> list[str]:
-    "The class names in `path`: its sub-folders that hold images (at any depth), minus hidden ones and `none`."
-    path = Path(path)
-    if not path.is_dir():
-        raise BoatclfError(f"{path} is not a folder: give a folder with one sub-folder of images per class (e.g. canoe/, kayak/).")
-    names = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith('.') and d.name != NEGATIVE and image_files(d))
-    bad = [n for n in names if not is_class_name(n)]   # the rule names follow everywhere (01_data)
-    if bad: raise BoatclfError(f"{path/bad[0]} cannot be a class: rename the folder with letters, digits, ' ', '-' or '_' (like canoe).")
-    if not names:
-        raise BoatclfError(f"{path} has no class folders with images: put each class's photos in its own sub-folder (e.g. {path}/canoe/).")
-    if len(names) == 1:
-        raise BoatclfError(f"{path} has only one class ({names[0]}): a classifier needs at least two class folders.")
-    if len(names) > MAX_CLASSES:
-        raise BoatclfError(f"{path} has {len(names)} class folders, more than {MAX_CLASSES}: is it the folder of class folders?")
-    return names
+__all__ = ['MAX_CACHE_BYTES', 'ClassFolders', 'FolderLabel', 'boat_block', 'ImagesIn', 'PresizeCacheDL', 'boat_dls',
+           'show_resize_methods', 'to_tensor', 'affine_resample', 'zoom', 'rotate', 'shear', 'compose', 'psnr',
+           'presizing_experiment', 'presize_to_disk']
 
 # %% ../nbs/02_datablock.ipynb #3faf7a01
 class ClassFolders:
@@ -128,18 +110,6 @@ class PresizeCacheDL(TfmdDL):
         return item
 
 # %% ../nbs/02_datablock.ipynb #82f0759e
-MIN_PER_CLASS = 5   # one photo in five is held back for validation: with fewer, a class may have none there
-
-def check_counts(path, classes) -> dict:
-    "Images per class folder of `path`; a `BoatclfError` if a class has too few to train and validate."
-    path = Path(path)
-    counts = {c: len(image_files(path/c)) for c in classes}
-    few = [c for c, n in counts.items() if n < MIN_PER_CLASS]
-    if few:
-        raise BoatclfError(f"Too few images to train: {', '.join(f'{c} has {counts[c]}' for c in few)}; each class needs at least "
-                           f"{MIN_PER_CLASS} (one in five is held back to check the model). Add photos to {path/few[0]}.")
-    return counts
-
 @delegates(boat_block)
 def boat_dls(path, settings:Settings|None=None, multi_label:bool=False, bs:int|None=None, num_workers:int|None=None, **kwargs):
     "DataLoaders for the class folders in `path`, built by `boat_block`."

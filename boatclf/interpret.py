@@ -22,15 +22,15 @@ from .data import BadImage, IMAGE_EXTS, image_files, is_class_name, read_regular
 from .clean import read_image
 from .datablock import MAX_CLASSES, ClassFolders
 from .losses import answers, as_index
-from .train import ARCHS, SIZES, MODEL_FORMAT, model_info
+from .train import ARCHS, model_info
+from .checks import (MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, _short, check_model_info, check_threshold, image_list, model_file,
+                            read_capped, read_model_info)
 
 # %% auto #0
-__all__ = ['MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES', 'MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels',
-           'confusion_from_labels', 'confusion', 'get_probs', 'plot_confusion', 'read_capped', 'check_model_info',
-           'read_model_info', 'legacy_model_info', 'open_rgb', 'decode_images', 'image_dl', 'valid_batch',
+__all__ = ['MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels', 'confusion_from_labels', 'confusion', 'get_probs',
+           'plot_confusion', 'legacy_model_info', 'open_rgb', 'decode_images', 'image_dl', 'valid_batch',
            'fold_batchnorm', 'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights',
-           'load_safe_model', 'load_pickled_model', 'load_model', 'check_threshold', 'image_list', 'predict_images',
-           'evaluate_folder', 'model_card']
+           'load_safe_model', 'load_pickled_model', 'load_model', 'predict_images', 'evaluate_folder', 'model_card']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -91,60 +91,6 @@ def plot_confusion(cm:Confusion, fn:Path|None=None, title:str='confusion matrix'
             ax.text(j, i, cm.matrix[i, j], ha='center', va='center', color='white' if cm.matrix[i, j] > cm.matrix.max() / 2 else 'black')
     if fn is not None: fig.savefig(fn, dpi=80, bbox_inches='tight'); plt.close(fig)
     return fig
-
-# %% ../nbs/06_interpret.ipynb #3c06c53d
-MAX_JSON_BYTES, MAX_WEIGHTS_BYTES = 1_000_000, 1_000_000_000   # far above a real model.json (2 kB) and resnet18's weights (45 MB)
-
-def read_capped(fn:Path, max_bytes:int, what:str) -> bytes:
-    "The bytes of regular file `fn`, if there are at most `max_bytes` (`read_regular`: a pipe, a device or a huge file is refused, not read)."
-    try: return read_regular(Path(fn), max_bytes)
-    except BadImage as e: raise BoatclfError(f"{fn} cannot be used ({e}): give {what}.") from None
-    except FileNotFoundError: raise BoatclfError(f"{fn} is missing: give {what}.") from None
-    except OSError as e: raise BoatclfError(f"{fn} cannot be read ({e.strerror or e}): give {what}.") from None
-
-# %% ../nbs/06_interpret.ipynb #2c9574b1
-def _short(v, n:int=40) -> str:
-    r = repr(v)
-    return r if len(r) <= n else r[:n] + '...'
-
-def _number(lo, hi, whole=False):
-    kind = int if whole else (int, float)
-    return lambda v: isinstance(v, kind) and not isinstance(v, bool) and lo <= v <= hi   # NaN and infinity fail the comparison
-
-def _stats(v, lo): return isinstance(v, list) and len(v) == 3 and all(_number(lo, 10)(x) for x in v)
-
-def check_model_info(info, fn='model.json') -> dict:
-    "`info` (a parsed model.json) if every field is one boatclf wrote and can use; else a `BoatclfError` naming the first bad one."
-    if not isinstance(info, dict): raise BoatclfError(f"{fn} holds {type(info).__name__}, not a model description: give the model.json that `boatclf train` wrote.")
-    bce = info.get('loss') == 'bce'
-    fields = [('format_version', lambda v: type(v) is int and v == MODEL_FORMAT, f'{MODEL_FORMAT} (this boatclf reads format {MODEL_FORMAT})'),
-              ('arch', lambda v: isinstance(v, str) and v in ARCHS, f"one of {', '.join(ARCHS)}"),
-              ('classes', lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_CLASSES and all(is_class_name(c) and c != NEGATIVE for c in v) and len(set(v)) == len(v),
-               f'a list of 2 to {MAX_CLASSES} different class names'),
-              ('loss', lambda v: isinstance(v, str) and v in ('ce', 'bce'), "'ce' or 'bce'"),
-              ('multi_label', lambda v: v is bce, 'true for bce and false for ce'),
-              ('threshold', lambda v: (v is None) if not bce else (_number(0, 1)(v) and 0 < v < 1), 'null for ce, between 0 and 1 for bce'),
-              ('temperature', _number(0.01, 100), 'a number from 0.01 to 100'),
-              ('size', _number(*SIZES, whole=True), f'a whole number from {SIZES[0]} to {SIZES[1]}'),
-              ('presize', _number(info.get('size') if _number(*SIZES, True)(info.get('size')) else SIZES[0], 2048, whole=True),
-               'a whole number from size to 2048'),
-              ('resize_method', lambda v: v == 'squish', "'squish'"),
-              ('min_scale', lambda v: _number(0, 1)(v) and v > 0, 'a number above 0, at most 1'),
-              ('mean', lambda v: _stats(v, -10), 'three numbers'), ('std', lambda v: _stats(v, 1e-6), 'three positive numbers'),
-              ('weights_sha256', lambda v: isinstance(v, str) and len(v) == 64 and all(c in '0123456789abcdef' for c in v), '64 hex digits')]
-    for key, ok, what in fields:
-        if not ok(info.get(key)):
-            raise BoatclfError(f"{fn}: {key} is {_short(info.get(key))}, not {what}: this file was not written by `boatclf train`, "
-                               "or was changed; train the model again, or ask for the original files.")
-    return info
-
-def read_model_info(fn) -> dict:
-    "Parse and check the model.json `fn`; nothing in it is run, only read."
-    data = read_capped(Path(fn), MAX_JSON_BYTES, 'the model.json that `boatclf train` wrote')
-    try: info = json.loads(data.decode('utf-8'))
-    except (ValueError, RecursionError) as e:
-        raise BoatclfError(f"{fn} is not valid JSON ({_short(str(e), 60)}): give the model.json that `boatclf train` wrote.") from None
-    return check_model_info(info, fn)
 
 # %% ../nbs/06_interpret.ipynb #6079ec75
 def legacy_model_info(learn:Learner) -> dict:
@@ -296,44 +242,13 @@ def load_pickled_model(fn) -> PickledModel:
     check_model_info(learn.model_info, fn)
     return PickledModel(learn, f'{fn} (a pickle: loaded because you trusted it)')
 
-def _pickle_refused(fn) -> BoatclfError:
-    return BoatclfError(f"{fn} is a pickle, and loading a pickle runs any code inside it: give the model folder (model.json + "
-                        "model.safetensors, from `boatclf train`), or, only for a file you made yourself, pass --trust-pickle (trust_pickle=True).")
-
 def load_model(fn, trust_pickle:bool=False) -> LoadedModel:
     "The model in `fn`: a model folder or its model.json (rebuilt, nothing unpickled), or with `trust_pickle` a model.pkl."
-    fn = Path(fn).expanduser()
-    if fn.is_dir():
-        if (fn/'model.json').exists(): return load_safe_model(fn/'model.json')
-        if (fn/'model.pkl').exists():
-            if trust_pickle: return load_pickled_model(fn/'model.pkl')
-            raise _pickle_refused(fn/'model.pkl')
-        raise BoatclfError(f"No model in {fn}: give the folder `boatclf train --out DIR` wrote (it holds model.json and model.safetensors).")
-    if not fn.exists() and not fn.is_symlink():
-        raise BoatclfError(f"No model at {fn}: give the folder `boatclf train --out DIR` wrote (it holds model.json and model.safetensors).")
-    if fn.suffix in ('.json', '.safetensors'): return load_safe_model(fn.with_suffix('.json'))
-    if trust_pickle: return load_pickled_model(fn)
-    if fn.suffix in ('.pkl', '.pickle', '.pth', '.pt'): raise _pickle_refused(fn)
-    raise BoatclfError(f"{fn} is not a boatclf model: give the folder `boatclf train --out DIR` wrote (it holds model.json and model.safetensors).")
+    f = model_file(fn, trust_pickle)   # which file, or why none (01d_checks)
+    return load_safe_model(f) if f.suffix == '.json' else load_pickled_model(f)
+
 
 # %% ../nbs/06_interpret.ipynb #8ed87895
-def check_threshold(threshold:float|None) -> None:
-    "Raise a `BoatclfError` unless `threshold` is None or a probability strictly between 0 and 1."
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1):
-        raise BoatclfError(f"threshold {threshold!r} is out of range: give a probability between 0 and 1, such as 0.5.")
-
-def image_list(paths) -> list[Path]:
-    "The image files in `paths`, each folder replaced by the images in it; a path that is not there is an error."
-    files = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = image_files(p)
-            if not found: raise BoatclfError(f"{p} has no images ({' '.join(IMAGE_EXTS)}): give image files, or a folder that holds some.")
-            files += found
-        elif p.exists(): files.append(p)
-        else: raise BoatclfError(f"{p} does not exist: give the path of an image file, or of a folder of images.")
-    return files
-
 def predict_images(model:LoadedModel, files, threshold:float|None=None, bs:int=32) -> list[dict]:
     "Predict each image in `files` (folders stand for their images), in batches: `{'image', 'labels', 'probs'}`, or `{'image', 'error'}` for a file that is not a readable image."
     check_threshold(threshold)

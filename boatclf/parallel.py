@@ -14,11 +14,12 @@ from fastai.vision.all import Callback, LongTensor, rank_distrib, num_distrib
 from fastai.distributed import DistributedDL, DistributedTrainer
 
 from .core import BoatclfError
+from .checks import MAX_CPU_PROCESSES, check_processes
 
 # %% auto #0
-__all__ = ['MAX_CPU_PROCESSES', 'SHARDS_ENV', 'fastai_broadcast', 'patch_distributed_broadcast', 'solo_group', 'distrib_kwargs',
-           'from_rank0', 'leave_group', 'check_processes', 'process_rank', 'ShardRecorder', 'weights_digest',
-           'write_shards', 'data_parallel', 'free_port', 'loopback_interface', 'run_processes']
+__all__ = ['SHARDS_ENV', 'fastai_broadcast', 'patch_distributed_broadcast', 'solo_group', 'distrib_kwargs', 'from_rank0',
+           'leave_group', 'process_rank', 'ShardRecorder', 'weights_digest', 'write_shards', 'data_parallel',
+           'free_port', 'loopback_interface', 'run_processes']
 
 # %% ../nbs/05b_parallel.ipynb #3ec243c4
 def _broadcast(self, t, rank):
@@ -63,19 +64,6 @@ def leave_group() -> None:
     os.environ['WORLD_SIZE'] = '1'   # fastai's `num_distrib` reads it
 
 # %% ../nbs/05b_parallel.ipynb #1690e98f
-MAX_CPU_PROCESSES = 8   # more CPU processes than this only share the same cores more thinly
-
-def check_processes(processes, device:str='cpu') -> int:
-    "`processes` if this machine can train with that many: 1 to the number of GPUs on CUDA, 1 to 8 on CPU; else a one-line `BoatclfError`."
-    if device == 'cuda': most, why = torch.cuda.device_count(), f'one process per GPU, and this machine has {torch.cuda.device_count()}'
-    elif device == 'mps': most, why = 1, "Apple's GPU is a single device"
-    else: most, why = MAX_CPU_PROCESSES, f'CPU processes, at most {MAX_CPU_PROCESSES}'
-    if isinstance(processes, bool) or not isinstance(processes, int) or not 1 <= processes <= most:
-        raise BoatclfError(f"--processes {processes!r} is out of range: give a whole number from 1 to {most} ({why}).")
-    if processes > 1 and sys.platform == 'win32':
-        raise BoatclfError("--processes above 1 needs Linux or macOS (the processes are started by forking this one): use 1 on Windows.")
-    return processes
-
 def process_rank() -> tuple[int, int]:
     "`(rank, world size)` of this process: `(0, 1)` unless a launcher started it as one of several (fastai reads `RANK` and `WORLD_SIZE`)."
     return rank_distrib(), max(1, num_distrib())

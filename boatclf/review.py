@@ -8,14 +8,16 @@ import base64, csv, html, io, os, stat, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from .core import BoatclfError, NEGATIVE
 from .data import BadImage, _append_row, _shown, check_whole, image_files, is_class_name, read_regular, sha256_file
 from .clean import (MOVED, REJECTED, _finish_interrupted, _moved_to, _one_clean_at_a_time, _read_report, _rel,
                            move_file, read_image, set_aside)
-from .losses import binary_cross_entropy_with_logits, nll_loss
-from .interpret import LoadedModel, predicted_labels
+# PyTorch, the losses and the model are imported where a review computes losses (`image_losses`, `review_folder`):
+# deciding, applying and undoing never need them, so `boatclf apply` answers in a moment, not after loading PyTorch.
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    import torch
+    from boatclf.interpret import LoadedModel
 
 # %% auto #0
 __all__ = ['DECISIONS', 'PAGE', 'REVIEW_DIR', 'DECISION_COLUMNS', 'MAX_DECISIONS_BYTES', 'image_losses', 'Review',
@@ -26,6 +28,8 @@ __all__ = ['DECISIONS', 'PAGE', 'REVIEW_DIR', 'DECISION_COLUMNS', 'MAX_DECISIONS
 # %% ../nbs/06b_review.ipynb #923fc2e7
 def image_losses(probs:torch.Tensor, targets:torch.Tensor, multi_label:bool) -> torch.Tensor:
     "The loss of each photo from the model's probabilities: `-log p` of its class (`targets`: indexes), or for a multi-label model binary cross-entropy averaged over the classes (`targets`: one-hot rows, all zeros for `none`)."
+    import torch
+    from boatclf.losses import binary_cross_entropy_with_logits, nll_loss
     p = probs.float().clamp(1e-7, 1 - 1e-7)   # a probability of exactly 0 or 1 would make an infinite loss
     if multi_label: return binary_cross_entropy_with_logits(torch.logit(p), targets.float(), reduction='none').mean(1)   # 03_losses
     return nll_loss(p.log(), targets, reduction='none')
@@ -53,6 +57,8 @@ def _class_folders(root:Path) -> list[str]:
 # %% ../nbs/06b_review.ipynb #18596432
 def review_folder(model:LoadedModel, path, per_class:int=12) -> Review:
     "The `per_class` photos with the highest loss in each class folder of `path` that `model` knows (and `none/` for a multi-label model)."
+    import torch
+    from boatclf.interpret import predicted_labels
     root = Path(path).expanduser()
     if not root.is_dir(): raise BoatclfError(f'{_shown(str(root))} is not a folder: give the folder that holds your class folders (canoe/, kayak/, ...).')
     check_whole(per_class, 'per_class', high=100_000)

