@@ -98,16 +98,29 @@ class PresizeCacheDL(TfmdDL):
     def caching(self) -> bool:
         "Only in this process (a worker's memory is gone after each epoch), and only when every item transform is fixed."
         return self.fake_l.num_workers == 0 and all(map(_fixed, self.after_item.fs))
+    def _keep(self, s, stamp, item):
+        old = self.cache.pop(s, None)
+        if old is not None: self.cached_bytes -= old[2]
+        size = sum(t.nbytes for t in item if isinstance(t, torch.Tensor)) if item is not None else 0
+        if item is not None and self.cached_bytes + size <= self.max_bytes: self.cache[s] = (stamp, item, size); self.cached_bytes += size
     def do_item(self, s):
         stamp = _stamp(self.dataset.items[s]) if self.caching and isinstance(s, int) else None
         if stamp is None: return super().do_item(s)
         hit = self.cache.get(s)
         if hit is not None and hit[0] == stamp: return hit[1]   # the same file, unchanged since: the same item
         item = super().do_item(s)
-        if hit is not None: del self.cache[s]; self.cached_bytes -= hit[2]
-        size = sum(t.nbytes for t in item if isinstance(t, torch.Tensor)) if item is not None else 0
-        if item is not None and self.cached_bytes + size <= self.max_bytes: self.cache[s] = (stamp, item, size); self.cached_bytes += size
+        self._keep(s, stamp, item)
         return item
+    def before_iter(self):
+        "Before the first epoch, prepare the photos several at a time (threads: PIL decodes and resizes outside Python's lock)."
+        super().before_iter()
+        if not self.caching or not len(self.dataset) or _stamp(self.dataset.items[0]) is None: return
+        todo = [s for s in range(len(self.dataset)) if s not in self.cache]
+        with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+            for start in range(0, len(todo), 64):   # a chunk at a time: stop once the memory allowed is full
+                if self.cached_bytes >= self.max_bytes: break
+                chunk = todo[start:start + 64]
+                for s, made in zip(chunk, pool.map(lambda s: (_stamp(self.dataset.items[s]), TfmdDL.do_item(self, s)), chunk)): self._keep(s, *made)
 
 # %% ../nbs/02_datablock.ipynb #82f0759e
 @delegates(boat_block)

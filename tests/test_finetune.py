@@ -68,3 +68,23 @@ def test_train_precision_user_errors(tmp_path, cli, precision, words):
     r = cli('train', '--synthetic', '--precision', precision, '--out', tmp_path/'m')
     assert_user_error(r, *words)
     assert not (tmp_path/'m').exists() and not (tmp_path/'home'/'data').exists()   # refused before any drawing or training
+
+
+def test_training_is_channels_last_on_cpu_and_the_same_numbers(boats):
+    "`boat_learner` trains channels-last on a CPU (issue 15): the layout changes where the numbers sit, not what the network computes."
+    from boatclf.datablock import boat_dls
+    from boatclf.train import boat_learner, efficientnet_lite0
+    path, s = boats
+    dls = boat_dls(path, s)
+    default = boat_learner(dls, efficientnet_lite0)
+    assert any(type(c).__name__ == 'ChannelsLast' for c in default.cbs)   # the default on a CPU
+    with default.no_bar(), default.no_logging(): default.fit(1, 1e-3)      # trains, channels-last
+    assert default.model[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+    plain = boat_learner(dls, efficientnet_lite0, channels_last=False)
+    assert not any(type(c).__name__ == 'ChannelsLast' for c in plain.cbs)
+    plain.model.load_state_dict(default.model.state_dict())                # the same numbers, in the default layout
+    assert not plain.model[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+    xb, _ = dls.valid.one_batch()
+    default.model.eval(); plain.model.eval()
+    with torch.no_grad(): a, b = default.model(xb), plain.model(xb)
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
