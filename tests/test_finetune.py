@@ -88,3 +88,25 @@ def test_training_is_channels_last_on_cpu_and_the_same_numbers(boats):
     default.model.eval(); plain.model.eval()
     with torch.no_grad(): a, b = default.model(xb), plain.model(xb)
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
+
+
+def test_the_first_learner_after_set_seed_is_the_same_as_the_next(boats, tmp_path):
+    "Loading the packaged weights the first time must not use up random numbers: with one seed, the first learner of a process gets the head the next one gets."
+    import subprocess, sys
+    from conftest import smoke_env
+    path, _ = boats
+    code = f"""
+import torch
+from fastai.vision.all import set_seed
+from boatclf.core import get_settings
+from boatclf.datablock import boat_dls
+from boatclf.train import boat_learner, efficientnet_lite0
+s = get_settings('smoke')
+heads = []
+for _ in range(2):
+    set_seed(1)
+    heads.append(boat_learner(boat_dls({str(path)!r}, s), efficientnet_lite0).model[1][-1].weight.detach().clone())
+print(torch.equal(*heads))
+"""
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=smoke_env(tmp_path/'home'), timeout=300)
+    assert r.stdout.strip().splitlines()[-1:] == ['True'], r.stdout + r.stderr
