@@ -11,7 +11,8 @@ from pathlib import Path
 import boatclf
 from .core import BoatclfError, reachable
 from .data import image_files
-from .interpret import LoadedModel, load_model, predict_images, read_capped
+from .interpret import LoadedModel, load_model, predict_images, read_capped, model_card, shareable
+from .checks import MAX_JSON_BYTES
 
 # %% auto #0
 __all__ = ['NO_BOAT', 'SPACE_FILES', 'SPACE_APP', 'import_gradio', 'answer', 'read_metrics', 'summary', 'let_through',
@@ -138,6 +139,15 @@ def export_space(folder, dest) -> Path:
     for f in [folder/n for n in SPACE_FILES] + image_files(folder/'examples'):
         if f.is_file() and not f.is_symlink(): shutil.copyfile(f, dest/'model'/f.relative_to(folder))
     shutil.copytree(Path(boatclf.__file__).parent, dest/'boatclf', ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    published = dest/'model'/'metrics.json'   # the data folder by its name, not where it lies on this computer (06_interpret)
+    if published.exists():
+        try: metrics = json.loads(read_capped(published, MAX_JSON_BYTES, 'the metrics.json that `boatclf train` wrote'))
+        except (ValueError, BoatclfError): metrics = None
+        if isinstance(metrics, dict):
+            published.write_text(json.dumps(shareable(metrics), indent=2) + '\n')
+            try: (dest/'model'/'model-card.md').write_text(model_card(model.info, metrics))   # a card written before `shareable` had the path
+            except (KeyError, TypeError, ValueError, AttributeError): pass                    # a card we cannot rebuild stays as it was
+        else: published.unlink()   # not what `boatclf train` writes: not published
     card = dest/'model'/'model-card.md'
     (dest/'app.py').write_text(SPACE_APP)
     (dest/'requirements.txt').write_text(space_requirements())

@@ -30,7 +30,8 @@ from .checks import (MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, _short, check_model_info
 __all__ = ['MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels', 'confusion_from_labels', 'confusion', 'get_probs',
            'plot_confusion', 'legacy_model_info', 'open_rgb', 'decode_images', 'image_dl', 'valid_batch',
            'fold_batchnorm', 'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights',
-           'load_safe_model', 'load_pickled_model', 'load_model', 'predict_images', 'evaluate_folder', 'model_card']
+           'load_safe_model', 'load_pickled_model', 'load_model', 'predict_images', 'evaluate_folder', 'shareable',
+           'model_card']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -288,8 +289,16 @@ def evaluate_folder(model:LoadedModel, path) -> dict:
 def _table(header:list, rows:list) -> str:
     return '\n'.join(['| ' + ' | '.join(map(str, header)) + ' |', '|' + ' --- |' * len(header)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
 
+def shareable(metrics:dict) -> dict:
+    "`metrics` fit to publish: the data folder named by its own name, not by where it is on this computer (a path shows your user name)."
+    path = metrics.get('data_path')
+    if not isinstance(path, str) or not path: return dict(metrics)
+    name = Path(path).name
+    return dict(metrics, data_path=name, data_source=str(metrics.get('data_source', '')).replace(path, name))
+
 def model_card(info:dict, metrics:dict) -> str:
     "A model card in markdown: data, training, validation results, how to read the outputs, known limits, versions."
+    metrics = shareable(metrics)   # the card travels with the model: no path of this computer in it
     multi, drawn = info['multi_label'], 'drawn boats' in metrics.get('data_source', '') or 'synthetic' in metrics.get('data_path', '')
     lines = [f"# boatclf model: {', '.join(info['classes'])}", '',
              f"Trained {metrics.get('date', 'on an unknown date')} with boatclf {info['versions'].get('boatclf')} "

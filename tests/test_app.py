@@ -1,6 +1,6 @@
 """The web app (06c_app) as a visitor meets it: `boatclf app` in its own process, the page in headless Chromium,
 the API through `gradio_client`; bad input; the folder for a Hugging Face Space."""
-import fcntl, os, signal, socket, subprocess, sys, time
+import json, fcntl, os, signal, socket, subprocess, sys, time
 from pathlib import Path
 
 import pytest
@@ -164,6 +164,12 @@ def test_export_space(cli, bce_model, tmp_path):
     assert all('==' in r for r in reqs) and any(r.startswith('gradio==') for r in reqs), reqs
     readme = (space / 'README.md').read_text()
     assert readme.startswith('---\n') and 'sdk: gradio\n' in readme and 'app_file: app.py\n' in readme, readme[:500]
+    where = str(bce_model.parent)   # the folder the model and its drawn boats live in on this computer (a path with a user name)
+    assert where in (bce_model / 'metrics.json').read_text()            # the local metrics keep it: the notebooks find the data with it
+    assert where not in (bce_model / 'model-card.md').read_text()        # the card travels with the model: no path in it either
+    for f in ('model/metrics.json', 'model/model-card.md', 'README.md'):
+        assert where not in (space / f).read_text(), f'{f} publishes a path of this computer'
+    assert json.loads((space / 'model' / 'metrics.json').read_text())['data_path'] == 'synthetic-v2-seed42-n20-px300-800-neg'
     assert_user_error(cli('app', bce_model, '--export-space', space), 'is not an empty folder')
     check = ("import sys; sys.path.insert(0, '.'); import app, boatclf; "
              "print(type(app.demo).__name__, boatclf.__file__, [type(c).__name__ for c in app.demo.input_components])")
