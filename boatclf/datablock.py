@@ -17,8 +17,8 @@ from fastcore.meta import delegates
 from PIL import Image, ImageOps
 
 from .core import BoatclfError, NEGATIVE, Settings, get_settings
-from .data import image_files, is_class_name
-from .checks import MAX_CLASSES, MIN_PER_CLASS, class_folders, check_counts
+from .data import image_files
+from .checks import class_folders, check_counts
 
 # %% auto #0
 __all__ = ['MAX_CACHE_BYTES', 'ClassFolders', 'FolderLabel', 'boat_block', 'ImagesIn', 'PresizeCacheDL', 'boat_dls',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_interpret.ipynb #0acaf53c
 from __future__ import annotations
-import copy, hashlib, json, os
+import copy, hashlib, os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,25 +13,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from fastai.vision.all import (Learner, load_learner, create_vision_model, noop, PILImage, Datasets, TfmdDL,
-                               Resize, ToTensor, IntToFloatTensor, aug_transforms, Normalize)
+from fastai.vision.all import Learner, load_learner, create_vision_model, noop, PILImage, Resize
 from safetensors.torch import load as safetensors_load
 
 from .core import BoatclfError, NEGATIVE
-from .data import BadImage, IMAGE_EXTS, image_files, is_class_name, read_regular
+from .data import BadImage, image_files
 from .clean import read_image
-from .datablock import MAX_CLASSES, ClassFolders
+from .datablock import ClassFolders
 from .losses import answers, as_index
 from .train import ARCHS, model_info
-from .checks import (MAX_JSON_BYTES, MAX_WEIGHTS_BYTES, _short, check_model_info, check_threshold, image_list, model_file,
-                            read_capped, read_model_info)
+from .checks import MAX_WEIGHTS_BYTES, _short, check_model_info, check_threshold, image_list, model_file, read_capped, read_model_info
 
 # %% auto #0
 __all__ = ['MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels', 'confusion_from_labels', 'confusion', 'get_probs',
-           'plot_confusion', 'legacy_model_info', 'open_rgb', 'decode_images', 'image_dl', 'valid_batch',
-           'fold_batchnorm', 'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights',
-           'load_safe_model', 'load_pickled_model', 'load_model', 'predict_images', 'evaluate_folder', 'shareable',
-           'model_card']
+           'plot_confusion', 'legacy_model_info', 'open_rgb', 'decode_images', 'valid_batch', 'fold_batchnorm',
+           'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights', 'load_safe_model',
+           'load_pickled_model', 'load_model', 'predict_images', 'evaluate_folder', 'shareable', 'model_card']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -119,16 +116,9 @@ def decode_images(files, info:dict, workers:int|None=None) -> list:
         except BoatclfError as e: return e
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool: return list(pool.map(one, files))   # PIL decodes outside the GIL
 
-def image_dl(images, info:dict, bs:int=32) -> TfmdDL:
-    "A DataLoader that finishes preparing `images` (from `decode_images`) the way the model's validation photos were: crop to size, normalize."
-    ds = Datasets(list(images), tfms=[[noop]], split_idx=1)   # split_idx=1: validation behaviour, no random augmentation
-    return TfmdDL(ds, bs=bs, shuffle=False, num_workers=0, after_item=[ToTensor()],
-                  after_batch=[IntToFloatTensor(), *aug_transforms(size=info['size'], min_scale=info['min_scale']),
-                               Normalize.from_stats(info['mean'], info['std'], cuda=False)])
-
 # %% ../nbs/06_interpret.ipynb #238bb18f
 def valid_batch(images, info:dict) -> torch.Tensor:
-    "The batch `image_dl` makes of `images` (from `decode_images`), made directly: to 0-1, presize square resized to `size` (bilinear, corners aligned, as fastai's validation crop), normalized; channels-last."
+    "The batch fastai's validation transforms make of `images` (from `decode_images`; `image_dl` in 06_interpret), made directly: to 0-1, presize square resized to `size` (bilinear, corners aligned, as fastai's validation crop), normalized; channels-last."
     x = torch.from_numpy(np.stack([np.asarray(im) for im in images])).permute(0, 3, 1, 2).float().div_(255)
     size = (info['size'], info['size'])
     if tuple(x.shape[-2:]) != size: x = F.interpolate(x, size=size, mode='bilinear', align_corners=True)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_parallel.ipynb #7d6d009a
 from __future__ import annotations
-import json, os, socket, sys
+import json, os, socket
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,9 +12,6 @@ import torch
 import torch.distributed as dist
 from fastai.vision.all import Callback, LongTensor, rank_distrib, num_distrib
 from fastai.distributed import DistributedDL, DistributedTrainer
-
-from .core import BoatclfError
-from .checks import MAX_CPU_PROCESSES, check_processes
 
 # %% auto #0
 __all__ = ['SHARDS_ENV', 'fastai_broadcast', 'patch_distributed_broadcast', 'solo_group', 'distrib_kwargs', 'from_rank0',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #35b42abe
 from __future__ import annotations
-import hashlib, importlib, json, math, os
+import hashlib, importlib, json, os
 from functools import lru_cache, partial
 from importlib.metadata import version
 from pathlib import Path
@@ -19,9 +19,8 @@ from fastai.callback.channelslast import ChannelsLast
 from safetensors.torch import save as safetensors_bytes
 
 from .datablock import boat_dls
-from .checks import (ARCH_NAMES, EPOCHS, FREEZE_EPOCHS, SIZES, MODEL_FILES, MODEL_FORMAT, PRECISIONS, check_arch, check_out,
-                            check_precision, check_sizes, check_train_args, parse_sizes, size_epochs)
-from .core import BoatclfError, Settings, get_settings, pick_arch, OFFLINE_WEIGHTS, offline_backbones, weights_install
+from .checks import MODEL_FORMAT, check_arch, check_precision, check_sizes, size_epochs
+from .core import BoatclfError, Settings, get_settings, pick_arch, OFFLINE_WEIGHTS, weights_install
 
 # %% auto #0
 __all__ = ['LITE_ARCHS', 'efficientnet_lite0', 'LITE0_STATS', 'ARCHS', 'BASE_LR', 'lite_imagenet_state_dict', 'efficientnet_lite',

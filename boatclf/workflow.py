@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastai.vision.all import set_seed, noop
 
-from .core import NEGATIVE, BoatclfError, Settings, get_settings
+from .core import NEGATIVE, Settings, get_settings
 from .clean import read_image
 from .datablock import ClassFolders, boat_dls, class_folders
 from .checks import check_data_folder, check_images, check_train_request

@@ -67,13 +67,29 @@ def test_notebooks_found():
 # Colab and Kaggle: the cell right after `#| default_exp` (index.ipynb: its first code cell, hidden from the README)
 # installs boatclf from the repository the README's Colab links open, and only where it cannot be imported.
 REPO = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']['urls']['Repository']
-INSTALL = textwrap.dedent(f"""\
-    # On Colab or Kaggle, the first time: install boatclf (see the README: how long it takes, what to do if it fails).
-    # Where boatclf is already installed (your laptop after `make demo`, the tests) this cell does nothing.
-    try: import boatclf
-    except ImportError:
-        %pip install -q "boatclf @ git+{REPO}"
-    """).strip()
+
+
+def install_source(extra: str | None = None, module: str | None = None) -> str:
+    "The install cell; with `extra`, it installs boatclf[extra] too unless `module` (what the extra brings) already imports."
+    if extra is None:
+        return textwrap.dedent(f"""\
+            # On Colab or Kaggle, the first time: install boatclf (see the README: how long it takes, what to do if it fails).
+            # Where boatclf is already installed (your laptop after `make demo`, the tests) this cell does nothing.
+            try: import boatclf
+            except ImportError:
+                %pip install -q "boatclf @ git+{REPO}"
+            """).strip()
+    return textwrap.dedent(f"""\
+        # On Colab or Kaggle, the first time: install boatclf and its [{extra}] extra (see the README: how long it takes, what to do if it fails).
+        # Where both are already installed (your laptop after `make demo`, the tests) this cell does nothing.
+        try: import boatclf, {module}
+        except ImportError:
+            %pip install -q "boatclf[{extra}] @ git+{REPO}"
+        """).strip()
+
+
+INSTALL = install_source()
+EXTRAS = {'06c_app.ipynb': ('app', 'gradio')}   # a notebook that needs an extra installs it (Colab has boatclf from another notebook, not Gradio)
 
 
 def install_cell(nb: dict) -> str:
@@ -87,8 +103,8 @@ def install_cell(nb: dict) -> str:
 
 @pytest.mark.parametrize('nb', NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_installs_boatclf_first(nb):
-    src = install_cell(json.loads(nb.read_text()))
-    assert src.removeprefix('#| hide\n') == INSTALL, f'{nb.name}: the cell after `#| default_exp` must be\n{INSTALL}\nnot\n{src}'
+    src, want = install_cell(json.loads(nb.read_text())), install_source(*EXTRAS.get(nb.name, ()))
+    assert src.removeprefix('#| hide\n') == want, f'{nb.name}: the cell after `#| default_exp` must be\n{want}\nnot\n{src}'
     assert '#| export' not in src
 
 
@@ -106,5 +122,16 @@ def test_install_cell_installs_only_when_boatclf_is_missing():
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str([f'install -q "boatclf @ git+{REPO}"']), r.stdout
+    app = install_source('app', 'gradio')   # the web-app notebook: boatclf alone (from another notebook) is not enough
+    code = f"""if 1:
+        import sys
+        from IPython.core.interactiveshell import InteractiveShell
+        sh, asked = InteractiveShell.instance(), []
+        sh.register_magic_function(lambda line: asked.append(line), 'line', 'pip')
+        sys.modules['gradio'] = None
+        assert sh.run_cell({app!r}).success
+        print(asked)"""
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == str([f'install -q "boatclf[app] @ git+{REPO}"']), r.stdout + r.stderr
     links = set(re.findall(r'colab\.research\.google\.com/github/([\w-]+/[\w-]+)/', (ROOT / 'README.md').read_text()))
     assert links == {REPO.removeprefix('https://github.com/')}, (links, REPO)
