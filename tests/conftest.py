@@ -1,4 +1,4 @@
-import os, shutil, signal, sys, time
+import os, shutil, signal, sys, tempfile, time
 from pathlib import Path
 
 import pytest
@@ -9,6 +9,21 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN: signal.signal(signal.SIGIN
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
+
+
+@pytest.fixture(scope='session', autouse=True)
+def temp_folder_in_basetemp(tmp_path_factory):
+    """Every temporary file of the suite, ours and our children's (notebook kernels' `tempfile.mkdtemp()`, Chromium's
+    profiles, torch.distributed's `torchelastic_*`), goes under pytest's base temp folder, not the machine's /tmp:
+    pytest.ini's retention policy deletes that folder after a passing run, so `make test` leaves nothing behind
+    (runs that leaked into /tmp once filled this machine's disk, and CI's next install failed)."""
+    tmp = tmp_path_factory.mktemp('tmp', numbered=False)
+    old = os.environ.get('TMPDIR')
+    os.environ['TMPDIR'], tempfile.tempdir = str(tmp), None   # tempfile reads TMPDIR again on its next call
+    yield tmp
+    if old is None: os.environ.pop('TMPDIR', None)
+    else: os.environ['TMPDIR'] = old
+    tempfile.tempdir = None
 
 
 def smoke_env(home: Path, **extra) -> dict:

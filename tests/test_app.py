@@ -14,8 +14,10 @@ SCREENSHOT = ROOT / 'images' / 'app.png'
 
 @pytest.fixture(scope='module')
 def bce_model(tmp_path_factory):
-    "A smoke-mode binary cross-entropy model, trained once for all workers (xdist workers share the base temp folder's parent)."
-    shared = tmp_path_factory.getbasetemp().parent
+    """A smoke-mode binary cross-entropy model, trained once per run for all workers (xdist workers share the base temp
+    folder's parent; without xdist that parent would outlive the run, and a model of older code would be reused)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'): shared = shared.parent
     out = shared / 'app-bce-model'
     with open(shared / 'app-bce-model.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -45,10 +45,10 @@ def small_png(b64: str) -> str:
     return base64.b64encode(buf.getvalue()).decode() + '\n' if buf.tell() < len(raw) else b64
 
 
-def scrubber(home: str):
-    "A function that turns the absolute paths a run prints into short relative names."
+def scrubber(home: str, tmpdir: str = None):
+    "A function that turns the absolute paths a run prints into short relative names (a file in `tmpdir` into `<tmp>`)."
     subs = sorted({home: '~/.boatclf', sys.prefix: '.venv', str(ROOT): '.', str(Path.home()): '~'}.items(), key=lambda kv: -len(kv[0]))
-    tmp = re.compile(re.escape(tempfile.gettempdir()) + r'/[\w.-]+')
+    tmp = re.compile(re.escape(tmpdir or tempfile.gettempdir()) + r'/[\w.-]+')
     def scrub(text: str) -> str:
         for old, new in subs: text = text.replace(old, new)
         return tmp.sub('<tmp>', text)
@@ -76,24 +76,25 @@ def tidy_outputs(outputs: list, scrub) -> list:
     return res
 
 
-def run_env(home: str) -> dict:
-    "cpu mode, offline, its own BOATCLF_HOME, as an attendee's Jupyter (no test or CI flags)."
+def run_env(home: str, tmpdir: str) -> dict:
+    "cpu mode, offline, its own BOATCLF_HOME and temporary folder, as an attendee's Jupyter (no test or CI flags)."
     env = {k: v for k, v in os.environ.items() if k not in ('IN_TEST', 'CI', 'BOATCLF_MODE', 'MPLBACKEND')}
-    return dict(env, BOATCLF_MODE='cpu', BOATCLF_OFFLINE='1', BOATCLF_HOME=home, PYTHONUNBUFFERED='1')
+    return dict(env, BOATCLF_MODE='cpu', BOATCLF_OFFLINE='1', BOATCLF_HOME=home, TMPDIR=tmpdir, PYTHONUNBUFFERED='1')
 
 
 def refresh(fn: Path) -> int:
     "Run `fn` in cpu mode and store its tidied outputs and code hash in it; return its size in bytes."
     before = code_hash(json.loads(fn.read_text()))
-    with tempfile.TemporaryDirectory(prefix='boatclf-outputs-') as home:
+    # the notebooks' own temporary folders (tempfile.mkdtemp() in examples) go in `tmpdir`, deleted after the run
+    with tempfile.TemporaryDirectory(prefix='boatclf-outputs-') as home, tempfile.TemporaryDirectory(prefix='boatclf-tmp-') as tmpdir:
         old_env = dict(os.environ)
-        env = run_env(home)                                      # (made before the clear below, which it reads from)
+        env = run_env(home, tmpdir)                                      # (made before the clear below, which it reads from)
         os.environ.clear(); os.environ.update(env)               # the kernel inherits this process's environment
         try: ran = execute(fn, get_config(ROOT).tst_flags.split(), CELL_TIMEOUT, setup=SETUP)
         finally: os.environ.clear(); os.environ.update(old_env)
-        scrub = scrubber(home)
+        scrub = scrubber(home, tmpdir)
     outs = {c.id: tidy_outputs(c.outputs, scrub) for c in ran.cells if c.cell_type == 'code'}
-    with open(f'/tmp/nbcell-{fn.name}.lock', 'w') as lock:   # the lock that tools editing cells take
+    with open(Path(tempfile.gettempdir())/f'nbcell-{fn.name}.lock', 'w') as lock:   # the lock that tools editing cells take
         fcntl.flock(lock, fcntl.LOCK_EX)
         nb = loads(fn.read_text())
         if code_hash(nb) != before: sys.exit(f'{fn.name}: a code cell changed while it ran; nothing written: run it again.')
