@@ -16,8 +16,15 @@ DEMO   := demo-output
 
 setup: $(STAMP)
 
+# Space the first install takes: measured 7.0 GB at its peak, 6.6 GB after (PyTorch's Linux wheels are a CUDA build),
+# and the test suite about 1 GB more while it runs. Checked before a long install can fail half-way.
+NEED_GB ?= 8
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import importlib.util, shutil, sys; free = shutil.disk_usage('$(VENV)').free / 2**30; \
+	  need = 0 if importlib.util.find_spec('torch') else $(NEED_GB); \
+	  sys.exit(f'make: {free:.1f} GB free on the disk of $(VENV), and installing PyTorch, fastai and the rest needs about {need} GB: free some space (old clones, /tmp), then run make again' if free < need else 0)"
 	@echo "Installing boatclf and its dependencies into $(VENV) (a few minutes the first time)..."
 	@$(BIN)/python -m pip install --quiet -e ".[dev,lab]" 2>&1 | { grep -v "is ignored" || true; }
 	@touch $(STAMP)
