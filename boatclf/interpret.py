@@ -55,7 +55,7 @@ def predicted_labels(probs:torch.Tensor, vocab:list, multi_label:bool, thresh:fl
     "One answer per row of `probs`: the top class, or `none` for a multi-label model not sure of any (`answers`, 03_losses)."
     return [vocab[i] if i >= 0 else NEGATIVE for i in answers(probs, thresh if multi_label else None).tolist()]
 
-def true_labels(targs:torch.Tensor, vocab:list, multi_label:bool) -> list[str]:
+def true_labels(targs:torch.Tensor, vocab:list) -> list[str]:
     "The true class of each target: an index, or a one-hot row (all zeros means `none`; `as_index`, 03_losses)."
     return [vocab[i] if i >= 0 else NEGATIVE for i in as_index(targs).tolist()]
 
@@ -69,7 +69,7 @@ def confusion_from_labels(truth:list, pred:list, labels:list) -> Confusion:
 def confusion(probs, targs, vocab:list, multi_label:bool=False, thresh:float=0.5) -> Confusion:
     "The confusion matrix of predictions `probs` against targets `targs`."
     labels = list(vocab) + ([NEGATIVE] if multi_label else [])
-    return confusion_from_labels(true_labels(targs, vocab, multi_label), predicted_labels(probs, vocab, multi_label, thresh), labels)
+    return confusion_from_labels(true_labels(targs, vocab), predicted_labels(probs, vocab, multi_label, thresh), labels)
 
 def get_probs(learn, dl=None, act=None) -> tuple[torch.Tensor, torch.Tensor]:
     "Probabilities and targets on `dl` (default: the validation set), with the loss's activation applied (or `act`: `noop` gives raw outputs)."

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from boatclf.parallel import free_port   # a port on 127.0.0.1 that nothing listens on
 from conftest import ROOT, assert_user_error, smoke_env, chromium, need_browser as _need_browser
 
 pytest.importorskip('gradio', reason='the web app needs its extra: pip install -e ".[app]" (make test installs it with [dev])')
@@ -26,10 +27,6 @@ def bce_model(tmp_path_factory):
                                env=smoke_env(shared / 'app-home'), capture_output=True, text=True, timeout=600)
             assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
 @pytest.fixture

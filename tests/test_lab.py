@@ -5,23 +5,19 @@ a temporary directory (so the kernel it registers "for this user" lands there, n
 00_core.ipynb in the "boatclf" kernel, runs its first cells up to `pick_device()`, waits for its answer on the page
 and saves a screenshot (images/jupyterlab.png, when missing or with BOATCLF_SCREENSHOT=1). Every process it
 started (make, the server, its kernels) is killed at the end."""
-import json, os, secrets, socket, subprocess, sys, time, urllib.request
+import json, os, secrets, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
+from boatclf.parallel import free_port   # a port on 127.0.0.1 that nothing listens on
 from conftest import NBS, ROOT, smoke_env, chromium, need_browser as _need_browser
 
 SCREENSHOT = ROOT / 'images' / 'jupyterlab.png'
 
 
 def need_browser(): _need_browser('the JupyterLab browser check')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
 def api(url, path, token, data=None, method=None):

@@ -140,7 +140,7 @@ def test_answers_and_targets_agree_with_the_confusion_matrix_labels():
     for th in (0.2, 0.5, 0.9):
         assert predicted_labels(probs, vocab, True, th) == [vocab[i] if i >= 0 else 'none' for i in L.answers(probs, th).tolist()]
     assert predicted_labels(probs, vocab, False, 0.99) == [vocab[i] for i in probs.argmax(1)]   # single-label: never none
-    assert true_labels(onehot, vocab, True) == [vocab[i] if i >= 0 else 'none' for i in L.as_index(onehot).tolist()]
+    assert true_labels(onehot, vocab) == [vocab[i] if i >= 0 else 'none' for i in L.as_index(onehot).tolist()]
     assert (L.as_index(onehot) == -1).sum() == (onehot.sum(1) == 0).sum()
 
 
