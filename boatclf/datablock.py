@@ -79,11 +79,12 @@ def _label_list(f):
 MAX_CACHE_BYTES = 1 << 30   # 1 GiB: 600 photos presized to 192 px take 66 MB; a big folder stops adding there
 
 def _stamp(item) -> tuple|None:
-    "What changes when a file changes (modified time, size, inode), or None for an item that is not a file."
+    """What changes when a file changes (modified and changed times, size, inode), or None for an item that is not a file.
+    The changed time (ctime) moves on every write and cannot be set back, as the modified time can (`touch -r`)."""
     if not isinstance(item, (str, os.PathLike)): return None
     try: st = os.stat(item)
     except OSError: return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 def _fixed(tfm) -> bool:
     "Does item transform `tfm` give the same result every time? (A squishing `Resize` does; a random crop does not.)"
@@ -195,17 +196,19 @@ def presizing_experiment(img:Image.Image, size:int=128, presize:int|None=None, m
 
 # %% ../nbs/02_datablock.ipynb #f540570b
 def _presize_one(src:Path, dst:Path, max_size:int, quality:int) -> str:
-    "Shrink one image so its long side is at most `max_size`; returns 'done', 'skipped' or 'failed: ...'."
-    if dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime: return 'skipped'
+    """Shrink one image so its long side is at most `max_size`; returns 'done', 'skipped' or 'failed: ...'. The copy gets
+    its photo's modified time: one with another time is out of date (the photo was replaced since, even by an older file)."""
+    st = src.stat()
+    if dst.exists() and dst.stat().st_mtime_ns == st.st_mtime_ns: return 'skipped'
     try:
         with Image.open(src) as im:
             if im.format == 'JPEG': im.draft('RGB', (max_size, max_size))   # decode at a reduced scale: much faster
             im = ImageOps.exif_transpose(im).convert('RGB')
             im.thumbnail((max_size, max_size), Image.LANCZOS)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f'.{dst.name}.tmp')
+            tmp = dst.with_name(f'.{dst.name}.tmp'); tmp.unlink(missing_ok=True)   # (a link left there is not followed)
             im.save(tmp, 'JPEG', quality=quality)
-            os.replace(tmp, dst)
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns)); os.replace(tmp, dst)
         return 'done'
     except Exception as e: return f'failed: {type(e).__name__}'
 
