@@ -1,7 +1,9 @@
-"""Static checks over the package: names that would raise NameError only when a line finally runs."""
+"""Static checks over the package (names that would raise NameError only when a line finally runs; imports that follow
+the course), and the suite's own hygiene (it leaves no files behind)."""
 import subprocess, sys
+from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, smoke_env
 
 
 def test_no_undefined_names():
@@ -34,3 +36,13 @@ def test_imports_follow_the_course():
                for mod in nb_of for dep, line in _imports(ast.parse((ROOT/'boatclf'/f'{mod}.py').read_text()))
                if dep in nb_of and nb_of[dep] > nb_of[mod]]
     assert not forward, '\n'.join(forward)
+
+
+def test_the_suite_leaves_no_temporary_files(request, tmp_path_factory, tmp_path):
+    """A child process's temporary files (a notebook kernel's `tempfile.mkdtemp()`, say) land in this run's base temp
+    folder, which a passing run deletes; runs that wrote to /tmp once filled the disk until CI could not install."""
+    assert request.config.getini('tmp_path_retention_policy') == 'failed'
+    r = subprocess.run([sys.executable, '-c', 'import tempfile; print(tempfile.mkdtemp())'], env=smoke_env(tmp_path / 'home'),
+                       capture_output=True, text=True, timeout=60)
+    made = Path(r.stdout.strip())
+    assert made.is_dir() and made.is_relative_to(tmp_path_factory.getbasetemp()), (made, tmp_path_factory.getbasetemp())
