@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_clean.ipynb #ad441f31
 from __future__ import annotations
-import csv, hashlib, io, json, os
+import csv, hashlib, io, json, os, stat
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,14 +15,15 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from .core import BoatclfError
 from .data import (MAX_BYTES, MAX_PIXELS, BadImage, _append_row, _category, _class_of, _interrupts_held, _progress,
-                          _regular_size, _remove_temps, _shown, _temp_name, check_whole, image_files, open_image, read_regular,
-                          sha256_file, show_samples, sniff_image)
+                          _regular_size, _remove_temps, _shown, _temp_name, check_whole, image_files, open_image, open_new,
+                          read_regular, sha256_file, show_samples, sniff_image, write_new)
 
 # %% auto #0
 __all__ = ['STRUCTURE_BITS', 'COLOUR_STEPS', 'COPY_SCORE', 'DOUBT_SCORE', 'NEAR_COPIES', 'REJECTED', 'ORIGINALS', 'REPORT',
-           'DOUBTFUL', 'REPORT_COLUMNS', 'MOVED', 'to_rgb', 'fix_image', 'read_image', 'Fingerprint', 'fingerprint',
-           'copy_score', 'lookalikes', 'match_copies', 'file_fingerprint', 'find_duplicates', 'set_aside', 'move_file',
-           'CleanSummary', 'clean_images', 'DatasetReport', 'dataset_report']
+           'DOUBTFUL', 'REPORT_COLUMNS', 'MOVED', 'MAX_REPORT_BYTES', 'to_rgb', 'fix_image', 'read_image',
+           'Fingerprint', 'fingerprint', 'copy_score', 'lookalikes', 'match_copies', 'file_fingerprint',
+           'find_duplicates', 'set_aside', 'move_file', 'CleanSummary', 'clean_images', 'DatasetReport',
+           'dataset_report']
 
 # %% ../nbs/01b_clean.ipynb #d87e8602
 def to_rgb(im:Image.Image) -> Image.Image:
@@ -201,13 +202,42 @@ def _moved_to(root:Path, folder:str, rel:str) -> Path:
 
 def _rel(f:Path, root:Path) -> str: return Path(f).relative_to(root).as_posix()
 
+def _what(p:Path) -> str|None:
+    "'a link', 'not a folder' or None (a real folder) for `p`; a link to a folder is a link."
+    st = os.lstat(p)
+    return 'a link' if stat.S_ISLNK(st.st_mode) else None if stat.S_ISDIR(st.st_mode) else 'not a folder'
+
+def _real_folder(root:Path, d:Path) -> Path:
+    """Folder `d` inside `root`, made where missing; a `BoatclfError` for a link or a file on the way: boatclf keeps its
+    records and the photos it moves only in real folders inside `root` (a link could lead anywhere, a stranger's folder can hold one)."""
+    p = root
+    for part in d.relative_to(root).parts:
+        p = p/part
+        try: what = _what(p)
+        except FileNotFoundError: os.mkdir(p); continue
+        if what: raise BoatclfError(f'{_shown(_rel(p, root))} in {_shown(str(root))} is {what}: boatclf keeps its records and the photos it '
+                                    'moves only in real folders inside the folder it works on; move it away, then run again.')
+    return d
+
+def _no_link_on_way(root:Path, rel) -> bool:
+    "Is `rel` a relative path in `root` (a string: no '..', not absolute, no backslash or control character) with no link on its way?"
+    if not isinstance(rel, str) or not rel or rel.startswith('/') or '\\' in rel or any(ord(ch) < 32 for ch in rel): return False
+    p = root
+    for part in rel.split('/'):
+        if part in ('', '.', '..'): return False
+        p = p/part
+        try:
+            if stat.S_ISLNK(os.lstat(p).st_mode): return False
+        except FileNotFoundError: pass   # not there (yet): nothing on the rest of the way exists either
+    return True
+
 def _recorded_move(root:Path, folder:str, src:Path, row:dict, part:Path|None=None, now:Path|None=None):
     "Move `src` to `_moved_to(root, folder, row['file'])` (and the finished `part` to `now`), writing `row` to the folder's report first."
     box, dst = root/folder, _moved_to(root, folder, row['file'])
     with _interrupts_held():                      # Ctrl-C waits until the row and the move are both done
-        dst.parent.mkdir(parents=True, exist_ok=True); box.mkdir(exist_ok=True)
+        _real_folder(root, box); _real_folder(root, dst.parent)
         note = dict(row=row, part=part and _rel(part, root), now=now and _rel(now, root))
-        (box/_PENDING).write_text(json.dumps(note))   # for the next run, should this one be killed before the end
+        write_new(box/_PENDING, json.dumps(note).encode())   # for the next run, should this one be killed before the end
         try:
             size = _append_row(box/REPORT, REPORT_COLUMNS[folder], row, sync=True)
             try:
@@ -245,7 +275,7 @@ def _save_fixed(f:Path, im:Image.Image, fmt:str, root:Path, change:str) -> Path:
     part = _temp_name(now)
     buf = io.BytesIO(); im.save(buf, save_fmt, **opts)
     try:
-        with open(part, 'wb') as fh: fh.write(buf.getbuffer())   # Python says when a disk is full; Pillow, writing a file, may not
+        with open_new(part) as fh: fh.write(buf.getbuffer())   # Python says when a disk is full; Pillow, writing a file, may not
         to = _free_name(root/ORIGINALS/f.relative_to(root))
         row = {'file': _rel(to, root/ORIGINALS), 'now': _rel(now, root), 'change': change, 'from': _rel(f, root),
                'sha256': hashlib.sha256(buf.getbuffer()).hexdigest()}
@@ -254,18 +284,28 @@ def _save_fixed(f:Path, im:Image.Image, fmt:str, root:Path, change:str) -> Path:
     return now
 
 # %% ../nbs/01b_clean.ipynb #de241a7a
+MAX_REPORT_BYTES = 64_000_000   # a report row is about 100 bytes: over half a million moves
+
 def _read_report(root:Path, folder:str) -> list[dict]:
-    "The rows of `root/folder/report.csv`; a half-written last row is dropped, and an older report gets the new columns."
+    """The rows of `root/folder/report.csv`; a half-written last row is dropped, and an older report gets the new columns.
+    A report that is a link, not a plain file, too big or not one boatclf wrote is a one-line `BoatclfError`."""
     f, columns = root/folder/REPORT, REPORT_COLUMNS[folder]
-    if not f.exists(): return []
-    raw = f.read_bytes()
-    rows = list(csv.DictReader(io.StringIO(raw[:raw.rfind(b'\n') + 1].decode('utf-8', 'surrogateescape'), newline='')))
+    try: link = stat.S_ISLNK(os.lstat(f).st_mode)
+    except FileNotFoundError: return []
+    bad = f'{_shown(str(f))} cannot be used as the record of what boatclf moved'
+    try:
+        if link: raise BadImage('it is a link, and boatclf reads and writes its records through no link')
+        raw = read_regular(f, MAX_REPORT_BYTES)
+    except BadImage as e: raise BoatclfError(f'{bad} ({e}): move it away, then run again.') from None
+    reader = csv.DictReader(io.StringIO(raw[:raw.rfind(b'\n') + 1].decode('utf-8', 'surrogateescape'), newline=''))
+    rows = list(reader)
+    if reader.fieldnames is not None and 'file' not in reader.fieldnames:
+        raise BoatclfError(f"{bad} (its columns are {', '.join(map(str, reader.fieldnames))[:80]}, not boatclf's): move it away, then run again.")
     if raw.endswith(b'\n') and (not rows or set(rows[0]) == set(columns)): return rows
     for r in rows: r.setdefault('from', r['file'])   # written by an older boatclf, before rows said where a file came from
-    tmp = f.with_name(f'.{REPORT}.part')
-    with open(tmp, 'w', newline='', encoding='utf-8', errors='surrogateescape') as fh:
-        w = csv.DictWriter(fh, fieldnames=columns, restval='', extrasaction='ignore'); w.writeheader(); w.writerows(rows)
-    os.replace(tmp, f)
+    buf = io.StringIO(newline='')
+    w = csv.DictWriter(buf, fieldnames=columns, restval='', extrasaction='ignore'); w.writeheader(); w.writerows(rows)
+    write_new(f, buf.getvalue().encode('utf-8', 'surrogateescape'))
     return rows
 
 def _visible_folders(root:Path):
@@ -274,23 +314,38 @@ def _visible_folders(root:Path):
         dirs[:] = sorted(x for x in dirs if not x.startswith('.'))
         yield Path(d)
 
+def _pending(root:Path, folder:str) -> dict|None:
+    """The note a stopped move left in `root/folder` (`_recorded_move`), checked: None if there is none or it was cut off
+    while being written; a `BoatclfError` if it names a path outside `root` or through a link (boatclf never wrote it)."""
+    f = root/folder/_PENDING
+    if not os.path.lexists(f): return None
+    try: note = None if os.path.islink(f) else json.loads(read_regular(f, 1 << 20))
+    except (BadImage, RecursionError): note = None
+    except ValueError: return None   # cut off while written (older boatclf wrote it in place): nothing was recorded or moved after it
+    row = note.get('row') if isinstance(note, dict) else None
+    if isinstance(row, dict) and isinstance(row.get('file'), str):
+        paths = [row.get('from'), row['file'] if folder == MOVED else f"{folder}/{row['file']}"] + [note.get(k) for k in ('part', 'now') if note.get(k)]
+        if all(_no_link_on_way(root, p) for p in paths): return note
+    raise BoatclfError(f'{_shown(str(f))} is not a note boatclf wrote (it names a path outside {_shown(str(root))}, or through a link, '
+                       'or is not a plain file): nothing was moved; delete it, then run again.')
+
 def _finish_interrupted(root:Path) -> list[str]:
     "Finish what a stopped run of `clean_images` left half-done, and record files set aside without a row; says what it did."
     said = []
     for folder in (REJECTED, ORIGINALS, MOVED):
         box = root/folder
-        if not box.is_dir(): continue
+        if not os.path.lexists(box): continue
+        _real_folder(root, box)   # a link or a file there: a one-line error, before anything is read or moved
         rows = _read_report(root, folder)
-        if (box/_PENDING).exists():
-            try: note = json.loads((box/_PENDING).read_text())
-            except ValueError: note = None   # killed while writing the note: nothing was recorded or moved after it
+        if os.path.lexists(box/_PENDING):
+            note = _pending(root, folder)
             row = note and note['row']
-            if row and rows and (rows[-1]['file'], rows[-1]['from']) == (row['file'], row['from']):   # recorded, maybe not moved
+            if row and rows and (rows[-1].get('file'), rows[-1].get('from')) == (row['file'], row['from']):   # recorded, maybe not moved
                 src, dst = root/row['from'], _moved_to(root, folder, row['file'])
                 if not os.path.lexists(dst) and os.path.lexists(src):
-                    os.rename(src, dst); said.append(f"moved {_shown(row['from'])} to {folder}/ as recorded")
-                part, now = note['part'] and root/note['part'], note['now'] and root/note['now']
-                if part and part.exists() and not os.path.lexists(now) and sha256_file(part) == row['sha256']:
+                    _real_folder(root, dst.parent); os.rename(src, dst); said.append(f"moved {_shown(row['from'])} to {folder}/ as recorded")
+                part, now = note.get('part') and root/note['part'], note.get('now') and root/note['now']
+                if part and now and part.is_file() and not os.path.lexists(now) and sha256_file(part) == row.get('sha256'):
                     os.replace(part, now); said.append(f"put the converted {_shown(note['now'])} in place")
             (box/_PENDING).unlink()
         if folder == MOVED: continue   # it holds no files, only rows saying where files went
@@ -368,11 +423,9 @@ def _set_aside_copies(seen:list, root:Path, summary:CleanSummary) -> int:
         summary.rejected.append((_rel(set_aside(root/dup, root, why), root/REJECTED), why))
     summary.doubtful = [(a, b, round(s, 2)) for a, b, s in doubtful]
     if doubtful or (root/REJECTED/DOUBTFUL).exists():
-        (root/REJECTED).mkdir(exist_ok=True)
-        tmp = root/REJECTED/f'.{DOUBTFUL}.part'
-        with open(tmp, 'w', newline='', encoding='utf-8', errors='surrogateescape') as fh:
-            w = csv.writer(fh); w.writerow(('file', 'looks like', 'score')); w.writerows(summary.doubtful)
-        os.replace(tmp, root/REJECTED/DOUBTFUL)
+        buf = io.StringIO(newline='')
+        w = csv.writer(buf); w.writerow(('file', 'looks like', 'score')); w.writerows(summary.doubtful)
+        write_new(_real_folder(root, root/REJECTED)/DOUBTFUL, buf.getvalue().encode('utf-8', 'surrogateescape'))
     return len(copies)
 
 def clean_images(path, min_size:int=64, max_pixels:int=MAX_PIXELS, max_bytes:int=MAX_BYTES, duplicates:bool=True,

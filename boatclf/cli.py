@@ -179,8 +179,9 @@ def cmd_review(args) -> int:
     from boatclf.checks import check_model
     if not args.dir.is_dir(): raise BoatclfError(f"{args.dir} is not a folder: give the folder that holds your class folders (canoe/, kayak/, ...).")
     check_model(args.model, args.trust_pickle)   # before fastai is imported (01d_checks)
+    from boatclf.review import check_review_out, review_photos
+    check_review_out(args.dir, args.out)           # where the page and decisions go, and decisions made earlier: before the slow part
     from boatclf.interpret import load_model
-    from boatclf.review import review_photos
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     review = review_photos(model, args.dir, per_class=args.per_class, out=args.out)
     print(review)

@@ -23,8 +23,8 @@ __all__ = ['WAYS_FORWARD', 'LICENSES', 'SAFESEARCH', 'IMAGE_EXTS', 'MAX_PIXELS',
            'MAX_REDIRECTS', 'PROVENANCE', 'PROVENANCE_COLUMNS', 'MAX_URL', 'BadImage', 'check_positive', 'check_whole',
            'image_urls', 'SearchFailed', 'is_transient', 'with_retries', 'ddgs_search', 'search_images',
            'is_image_file', 'image_files', 'sniff_image', 'open_image', 'read_regular', 'fetch_image', 'is_class_name',
-           'parse_url_line', 'read_url_list', 'DownloadResult', 'sha256_file', 'download_urls', 'count_images',
-           'download_boats', 'show_samples']
+           'parse_url_line', 'read_url_list', 'DownloadResult', 'open_new', 'write_new', 'sha256_file', 'download_urls',
+           'count_images', 'download_boats', 'show_samples']
 
 # %% ../nbs/01_data.ipynb #a0e8405d
 class BadImage(Exception):
@@ -413,12 +413,19 @@ def _read_provenance(dest:Path) -> set:
     with open(f, newline='', encoding='utf-8', errors='surrogateescape') as fh: return {row['url'] for row in csv.DictReader(fh)}
 
 def _append_row(f:Path, columns, row:dict, sync:bool=False) -> int:
-    "Append `row` to the CSV file `f` (a header first if it is new) in one write; returns the size `f` had before."
+    """Append `row` to the CSV file `f` (a header first if it is new) in one write; returns the size `f` had before.
+    Never through a link (it could point anywhere: a one-line `BoatclfError`); a last line without its newline (a file
+    saved by an editor) gets one first, so the new row is not glued to it."""
     buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=columns)
-    fd = os.open(f, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_BINARY', 0), 0o644)
+    try: fd = os.open(f, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_BINARY', 0), 0o644)
+    except OSError as e:
+        if e.errno != errno.ELOOP and not os.path.islink(f): raise
+        raise BoatclfError(f'{f} is a link: boatclf writes its records through no link (it could point anywhere); move the link away, then run again.') from None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode): raise BoatclfError(f'{f} is not a plain file: move it away, then run again.')
         before = os.lseek(fd, 0, os.SEEK_END)
         if before == 0: w.writeheader()
+        elif os.lseek(fd, before - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b'\n': buf.write('\n')   # (writes still go to the end)
         w.writerow(row)
         data = memoryview(buf.getvalue().encode('utf-8', 'surrogateescape'))   # file names that are not UTF-8 stay as they are
         try:
@@ -436,6 +443,22 @@ def _files_by_stem(dest:Path) -> dict:
 def _temp_name(f:Path) -> Path:
     "Where boatclf writes `f` before it is complete: `.NAME.part`, beside it."
     return f.with_name(f'.{f.name}.part')
+
+def open_new(f:Path):
+    """`f` opened to write (binary) as a new file: whatever had that name (a link planted there, a leftover) is removed
+    first, and the file is created, never opened through a link (it could point anywhere)."""
+    try: os.unlink(f)
+    except FileNotFoundError: pass
+    return open(os.open(f, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_BINARY', 0), 0o644), 'wb')
+
+def write_new(f:Path, data:bytes) -> Path:
+    "Write `data` to `f` whole or not at all (a new `_temp_name(f)`, then a rename): a link at `f` is replaced, not followed."
+    tmp = _temp_name(f)
+    try:
+        with open_new(tmp) as fh: fh.write(data)   # Python says when a disk is full
+        os.replace(tmp, f)
+    except BaseException: tmp.unlink(missing_ok=True); raise
+    return f
 
 def _is_temp(p:Path) -> bool:
     "Is `p` a file `_temp_name` made (hidden, `.part`, around an image name)?"
@@ -498,9 +521,7 @@ def _store(dest, cls, url, query, data, fmt, size, known, res):
             folder = dest/cls if cls else dest
             folder.mkdir(parents=True, exist_ok=True)
             f = folder/(sha[:16] + _EXT.get(fmt, '.img'))
-            tmp = _temp_name(f)
-            try: tmp.write_bytes(data); os.replace(tmp, f)
-            except BaseException: tmp.unlink(missing_ok=True); raise
+            write_new(f, data)
             known[sha[:16]] = f; res.kept.append(f)
         row = dict(url=url, query=query, sha256=sha, width=size[0], height=size[1], bytes=len(data),
                    time=datetime.now(timezone.utc).isoformat(timespec='seconds'), file=known[sha[:16]].relative_to(dest).as_posix())

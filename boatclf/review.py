@@ -4,14 +4,14 @@
 
 # %% ../nbs/06b_review.ipynb #129fe790
 from __future__ import annotations
-import base64, csv, html, io, os, stat, time
+import base64, csv, html, io, os, re, stat, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core import BoatclfError, NEGATIVE
-from .data import BadImage, _append_row, _shown, check_whole, image_files, is_class_name, read_regular, sha256_file
-from .clean import (MOVED, REJECTED, _finish_interrupted, _moved_to, _one_clean_at_a_time, _read_report, _rel,
-                           move_file, read_image, set_aside)
+from .data import BadImage, _append_row, _shown, check_whole, image_files, is_class_name, read_regular, sha256_file, write_new
+from .clean import (MOVED, REJECTED, _finish_interrupted, _moved_to, _no_link_on_way, _one_clean_at_a_time, _read_report,
+                           _real_folder, _rel, move_file, read_image, set_aside)
 # PyTorch, the losses and the model are imported where a review computes losses (`image_losses`, `review_folder`):
 # deciding, applying and undoing never need them, so `boatclf apply` answers in a moment, not after loading PyTorch.
 from typing import TYPE_CHECKING
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 # %% auto #0
 __all__ = ['DECISIONS', 'PAGE', 'REVIEW_DIR', 'DECISION_COLUMNS', 'MAX_DECISIONS_BYTES', 'image_losses', 'Review',
            'review_folder', 'parse_decision', 'check_photo_path', 'read_decisions', 'start_decisions', 'decide',
-           'thumbnail', 'page_html', 'write_page', 'review_photos', 'review_widget', 'Applied', 'apply_decisions',
-           'undo_decisions']
+           'thumbnail', 'page_html', 'write_page', 'check_review_out', 'review_photos', 'review_widget', 'Applied',
+           'apply_decisions', 'undo_decisions']
 
 # %% ../nbs/06b_review.ipynb #923fc2e7
 def image_losses(probs:torch.Tensor, targets:torch.Tensor, multi_label:bool) -> torch.Tensor:
@@ -55,6 +55,11 @@ def _class_folders(root:Path) -> list[str]:
     return sorted(d.name for d in root.iterdir() if is_class_name(d.name) and d.is_dir() and not d.is_symlink())
 
 # %% ../nbs/06b_review.ipynb #18596432
+def _utf8(name:str) -> bool:
+    "Can `name` (a file name as Python read it) be written as UTF-8 text? (Not if it holds bytes that were not UTF-8.)"
+    try: name.encode('utf-8'); return True
+    except UnicodeEncodeError: return False
+
 def review_folder(model:LoadedModel, path, per_class:int=12) -> Review:
     "The `per_class` photos with the highest loss in each class folder of `path` that `model` knows (and `none/` for a multi-label model)."
     import torch
@@ -67,6 +72,9 @@ def review_folder(model:LoadedModel, path, per_class:int=12) -> Review:
     skipped = [(f'{d}/', "a single-label (ce) model cannot say 'none'" if d == NEGATIVE else 'not a class of this model')
                for d in folders if d not in known]
     files = [(f, c) for c in known if c in folders for f in image_files(root/c)]
+    odd = {f for f, _ in files if not _utf8(_rel(f, root))}   # a decisions file is UTF-8 text: such a name could not be written in it
+    skipped += [(_shown(_rel(f, root)), 'its name is not UTF-8 text, which a decisions file needs: rename it') for f in sorted(odd)]
+    files = [x for x in files if x[0] not in odd]
     if not files: raise BoatclfError(f"{_shown(str(root))} has no images in folders named {', '.join(known)}: the folder names must be the model's classes.")
     probs, errors = model.try_probs([f for f, _ in files])   # a photo that cannot be read is noted, not a failure
     skipped += [(_rel(files[i][0], root), 'cannot be read (run `boatclf clean` on the folder)') for i in sorted(errors)]
@@ -150,7 +158,7 @@ def start_decisions(review:Review, csv_file) -> Path:
     f.parent.mkdir(parents=True, exist_ok=True)
     for r in review.rows:
         if r['file'] not in listed: _append_row(f, DECISION_COLUMNS, dict(r, decision='', reason='', time=''))
-    if not f.exists(): f.write_text(','.join(DECISION_COLUMNS) + '\n')   # a review with nothing to show still gets its file
+    if not os.path.lexists(f): write_new(f, (','.join(DECISION_COLUMNS) + '\r\n').encode())   # a review with nothing to show still gets its file
     return f
 
 def decide(csv_file, decisions) -> dict:
@@ -205,14 +213,25 @@ def page_html(review:Review, decided:dict|None=None) -> str:
 def write_page(review:Review, fn) -> Path:
     "Write `review`'s page to `fn` (with the decisions made so far in `review.csv`), whole or not at all."
     fn, decided = Path(fn), (read_decisions(review.csv) if review.csv and Path(review.csv).exists() else {})
-    tmp = fn.with_name(f'.{fn.name}.part')
-    tmp.write_text(page_html(review, decided), encoding='utf-8'); os.replace(tmp, fn)
-    return fn
+    return write_new(fn, page_html(review, decided).encode('utf-8'))   # a link there is replaced, never written through
+
+def check_review_out(path, out=None) -> Path:
+    """The folder a review of `path` writes its page and decisions to (`out`, default `path/.review`), checked before
+    any slow work: a folder or nothing yet; a decisions file there readable; no link where boatclf writes (the default
+    folder, inside a folder you may have been given, is never a link)."""
+    root = Path(path).expanduser()
+    out = Path(out).expanduser() if out is not None else root/REVIEW_DIR
+    if out == root/REVIEW_DIR and os.path.lexists(out): _real_folder(root, out)   # a link or a file there: a one-line error
+    if os.path.lexists(out) and not out.is_dir(): raise BoatclfError(f'{_shown(str(out))} is a file: give a folder for the review page and decisions (--out).')
+    if os.path.islink(out/DECISIONS):
+        raise BoatclfError(f'{_shown(str(out/DECISIONS))} is a link: boatclf writes decisions through no link (it could point anywhere); move it away, then run again.')
+    if os.path.lexists(out/DECISIONS): read_decisions(out/DECISIONS)   # decisions made earlier: checked now, kept later
+    return out
 
 def review_photos(model:LoadedModel, path, per_class:int=12, out=None) -> Review:
     "Find the photos of `path` the model gets most wrong (`review_folder`), list them in `out/decisions.csv` (decisions already there are kept) and show them in `out/review.html`; `out` defaults to `path/.review`."
+    out = check_review_out(path, out)   # before the slow part
     review = review_folder(model, path, per_class)
-    out = Path(out).expanduser() if out is not None else review.root/REVIEW_DIR
     review.csv = start_decisions(review, out/DECISIONS)
     review.page = write_page(review, out/PAGE)
     return review
@@ -251,13 +270,7 @@ def review_widget(review:Review):
 # %% ../nbs/06b_review.ipynb #9e205474
 def _inside(root:Path, rel:str) -> Path|None:
     "`root/rel` if no folder or file on the way is a link (a link could lead out of `root`); None if one is."
-    p = root
-    for part in rel.split('/'):
-        p = p/part
-        try:
-            if stat.S_ISLNK(os.lstat(p).st_mode): return None
-        except FileNotFoundError: break   # not there: the caller says so
-    return root/rel
+    return root/rel if _no_link_on_way(root, rel) else None
 
 def _checked_decisions(root:Path, csv_file) -> dict:
     "The decisions in `csv_file` that move something, each checked against `root` before any file moves; a `BoatclfError` for the first that cannot be applied."
@@ -272,7 +285,7 @@ def _checked_decisions(root:Path, csv_file) -> dict:
         kind, arg = r['parsed']
         if kind == 'relabel' and arg not in classes:
             raise BoatclfError(f"{where}: relabel to {arg!r}, but {_shown(str(root))} has no class folder {arg}/ (the class folders are {', '.join(classes)}); make the folder first, or fix the decision.")
-        if len(r.get('sha256', '')) != 64 or not r.get('size', '').isdigit():
+        if not re.fullmatch(r'[0-9a-f]{64}', r.get('sha256', '')) or not re.fullmatch(r'[0-9]{1,15}', r.get('size', '')):
             raise BoatclfError(f'{where} has no size and sha256: decisions can only be applied to photos a review listed (`boatclf review`).')
         todo[rel] = r
     return todo
@@ -307,10 +320,11 @@ def apply_decisions(path, csv_file) -> Applied:
     todo = _checked_decisions(root, csv_file)   # every decision checked before anything moves
     with _one_clean_at_a_time(root):
         res = Applied(root, finished=_finish_interrupted(root))
+        moves = _moves_by_origin(root)   # the reports, read once
         for rel, r in todo.items():
             f, (kind, arg) = root/rel, r['parsed']
             if (why := _changed(f, r)):
-                done = _applied_to(root, rel, r)   # moved by an earlier apply of these decisions?
+                done = _applied_to(root, rel, r, moves)   # moved by an earlier apply of these decisions?
                 res.skipped.append((rel, f'done already: it is in {_rel(done, root)}' if done else why)); continue
             if kind == 'relabel' and arg == rel.split('/')[0]: res.skipped.append((rel, f'it is in {arg}/ already')); continue
             to = (set_aside(f, root, f'set aside in review: {arg}') if kind == 'set aside' else
@@ -319,27 +333,33 @@ def apply_decisions(path, csv_file) -> Applied:
     return res
 
 # %% ../nbs/06b_review.ipynb #94d95072
-def _applied_to(root:Path, rel:str, r:dict) -> Path|None:
-    "Where an apply moved photo `rel` (from the reports of `.rejected/` and `.moved/`, newest first), if that file is still there, byte for byte."
+def _moves_by_origin(root:Path) -> dict:
+    "The rows of the reports of `.moved/` and `.rejected/` by the photo each moved (`from`): `(folder, row)`, newest first."
+    out = {}
     for folder in (MOVED, REJECTED):
-        for row in reversed(_read_report(root, folder) if (root/folder/'report.csv').exists() else []):
-            if row.get('from') != rel: continue
-            base = root if folder == MOVED else root/folder
-            try: f = _inside(root, _rel(_moved_to(root, folder, check_photo_path(row.get('file', ''))), root))
-            except BoatclfError: continue   # a report row that points anywhere odd is not followed
-            if f is not None and base in f.parents and _changed(f, r) is None: return f
+        for row in reversed(_read_report(root, folder)): out.setdefault(row.get('from'), []).append((folder, row))
+    return out
+
+def _applied_to(root:Path, rel:str, r:dict, moves:dict) -> Path|None:
+    "Where an apply moved photo `rel` (`moves`: `_moves_by_origin`), if that file is still there, byte for byte."
+    for folder, row in moves.get(rel, []):
+        base = root if folder == MOVED else root/folder
+        try: f = _inside(root, _rel(_moved_to(root, folder, check_photo_path(row.get('file', ''))), root))
+        except BoatclfError: continue   # a report row that points anywhere odd is not followed
+        if f is not None and base in f.parents and _changed(f, r) is None: return f
     return None
 
 def undo_decisions(path, csv_file) -> Applied:
-    "Put back every photo that `apply_decisions` moved for the decisions in `csv_file`, byte for byte, where it was (each move recorded too)."
+    "Put back every photo that `apply_decisions` moved for the decisions in `csv_file`, byte for byte, where it was (each move recorded too); last decision first, so that names freed and taken in turn come back as they were."
     root = Path(path).expanduser()
     if not root.is_dir(): raise BoatclfError(f'{_shown(str(root))} is not a folder: give the folder that holds your class folders.')
     todo = _checked_decisions(root, csv_file)
     with _one_clean_at_a_time(root):
         res = Applied(root, finished=_finish_interrupted(root))
-        for rel, r in todo.items():
+        moves = _moves_by_origin(root)   # the reports, read once
+        for rel, r in reversed(todo.items()):
             if _changed(root/rel, r) is None: res.skipped.append((rel, 'it is in its place already: nothing to undo')); continue
-            if (f := _applied_to(root, rel, r)) is None:
+            if (f := _applied_to(root, rel, r, moves)) is None:
                 res.skipped.append((rel, 'it is not where apply put it (moved or changed since): nothing to undo')); continue
             to = move_file(f, root, root/rel, f'undo of the review decision: back from {_rel(f, root)}', r['sha256'])
             res.moved.append((_rel(f, root), _rel(to, root)))

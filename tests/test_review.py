@@ -5,7 +5,7 @@ stranger is refused in one line before anything moves.
 One real model (`boatclf train --synthetic`, smoke mode) for the whole module; photos made with Pillow.
 The main flows go through the real `boatclf` command in a new process; the many hostile files go through
 `boatclf.cli.main` in this process (the same code, without a 4-second start each)."""
-import csv, hashlib, os, shutil, subprocess, sys
+import csv, hashlib, json, os, shutil, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -220,3 +220,153 @@ def test_arguments_checked_before_work(model, cli, tmp_path):
     assert_user_error(cli('review', model, tmp_path, '--per-class', 0), '--per-class')
     assert_user_error(cli('apply', tmp_path / 'nowhere', tmp_path / 'x.csv'), 'is not a folder')
     assert cli('apply', '--help').returncode == 0
+
+
+# ---- a stranger's folder: what boatclf finds in it (its own bookkeeping files, links, odd names) never takes it outside ----
+
+def decisions_for(photos, f, items):
+    "Write a decisions file `f` for `items` ({photo: decision}), with each photo's real size and SHA-256, as a review would."
+    cols = ('file', 'label', 'predicted', 'loss', 'decision', 'reason', 'size', 'sha256', 'time')
+    with open(f, 'w', newline='') as fh:
+        w = csv.DictWriter(fh, cols); w.writeheader()
+        for rel, d in items.items():
+            p = photos / rel
+            w.writerow(dict(file=rel, label=rel.split('/')[0], decision=d, size=p.stat().st_size,
+                            sha256=hashlib.sha256(p.read_bytes()).hexdigest()))
+    return f
+
+
+def everything(root):
+    "Every file and link under `root`, hidden ones included, with its bytes (or where a link points)."
+    return {p.relative_to(root).as_posix(): (os.readlink(p) if p.is_symlink() else p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob('*'))}
+
+
+@pytest.mark.parametrize('box', ['.moved', '.rejected'])
+def test_a_planted_note_of_an_interrupted_move_moves_nothing(reviewed, cli, tmp_path, box):
+    "A `.moving.json` (and its report row) naming paths outside the folder: apply and clean refuse it in one line; nothing moves in or out."
+    photos, csv_file, home = reviewed
+    outside = tmp_path / 'outside'; outside.mkdir(); (outside / 'secret.txt').write_text('yours')
+    (photos / 'canoe' / 'payload.jpg').write_bytes(b'a stranger put this here')
+    (photos / box).mkdir()
+    for dst, src in [(str(outside / 'planted.jpg'), 'canoe/payload.jpg'), ('../outside/planted.jpg', 'canoe/payload.jpg'),
+                     ('canoe/stolen.jpg', str(outside / 'secret.txt')), ('canoe/stolen.jpg', '../../outside/secret.txt')]:
+        cols = 'file,from,reason,sha256' if box == '.moved' else 'file,reason,from'
+        row = f'{dst},{src},x,' if box == '.moved' else f'{dst},x,{src}'
+        (photos / box / 'report.csv').write_text(f'{cols}\n{row}\n')
+        (photos / box / '.moving.json').write_text(json.dumps({'row': {'file': dst, 'from': src}, 'part': None, 'now': None}))
+        before_in, before_out = everything(photos), everything(outside)
+        for args in (['apply', photos, decisions_for(photos, tmp_path / 'none.csv', {})], ['clean', photos]):
+            assert_user_error(cli(*args), 'is not a note boatclf wrote')
+            assert everything(photos) == before_in and everything(outside) == before_out, (dst, src, args)
+
+
+@pytest.mark.parametrize('plant', ['rejected-link', 'class-link', 'moved-file', 'report-link', 'report-fifo', 'report-columns',
+                                   'note-link', 'note-list'])
+def test_bookkeeping_that_is_not_boatclfs_is_refused_before_anything_moves(reviewed, cli, tmp_path, plant):
+    "Links, files and pipes where boatclf keeps its records: one line, exit 2, before a photo moves; nothing written outside."
+    photos, csv_file, home = reviewed
+    outside = tmp_path / 'outside'; outside.mkdir(); (outside / 'report.csv').write_text('yours\n'); (outside / 'kayak').mkdir()
+    rej, moved = photos / '.rejected', photos / '.moved'
+    if plant == 'rejected-link': rej.symlink_to(outside, target_is_directory=True)
+    elif plant == 'class-link': rej.mkdir(); (rej / 'kayak').symlink_to(outside / 'kayak', target_is_directory=True)
+    elif plant == 'moved-file': moved.write_text('not a folder')
+    elif plant == 'report-link': moved.mkdir(); (moved / 'report.csv').symlink_to(outside / 'report.csv')
+    elif plant == 'report-fifo': rej.mkdir(); os.mkfifo(rej / 'report.csv')
+    elif plant == 'report-columns': rej.mkdir(); (rej / 'report.csv').write_text('name,where\nx,y\n')
+    elif plant == 'note-link': moved.mkdir(); (moved / '.moving.json').symlink_to(outside / 'new.json')
+    elif plant == 'note-list': moved.mkdir(); (moved / '.moving.json').write_text('[1, 2]')
+    f = decisions_for(photos, tmp_path / 'd.csv', {'kayak/kayak-1.jpg': 'set aside: blurry', 'kayak/kayak-2.jpg': 'relabel canoe'})
+    before_in, before_out = everything(photos), everything(outside)
+    assert_user_error(cli('apply', photos, f))
+    assert everything(photos) == before_in and everything(outside) == before_out, plant
+    r = cli('apply', '--undo', photos, f)   # refused too, or (a link inside .rejected/ is only refused when a photo goes there) nothing to undo
+    assert (r.returncode == 2 or 'moved 0 photos' in r.stdout) and 'Traceback' not in r.stderr, r.stdout + r.stderr
+    assert everything(photos) == before_in and everything(outside) == before_out, plant
+
+
+def test_review_writes_through_no_link(reviewed, model, cli, tmp_path):
+    "Links planted in `.review/` (where the page and decisions go) are replaced or refused, never written through."
+    photos, csv_file, home = reviewed
+    victim = tmp_path / 'victim.txt'; victim.write_text('yours')
+    for name in ('.review.html.part', 'review.html', '.decisions.csv.part'):
+        (csv_file.parent / name).unlink(missing_ok=True); (csv_file.parent / name).symlink_to(victim)
+    assert cli('review', model, photos, '--per-class', 2).returncode == 0
+    assert victim.read_text() == 'yours' and not (csv_file.parent / 'review.html').is_symlink()
+    csv_file.unlink(); csv_file.symlink_to(victim)
+    assert_user_error(cli('review', model, photos, '--per-class', 2), 'is a link')
+    shutil.rmtree(csv_file.parent); (photos / '.review').symlink_to(tmp_path, target_is_directory=True)
+    assert_user_error(cli('review', model, photos, '--per-class', 2), 'is a link')
+    assert victim.read_text() == 'yours' and not (tmp_path / 'review.html').exists()
+
+
+def test_review_checks_where_it_writes_before_the_slow_part(reviewed, model, cli, tmp_path):
+    "--out naming a file, or an earlier decisions file that is not UTF-8: refused before a photo is read."
+    photos, csv_file, home = reviewed
+    (tmp_path / 'file').write_text('x')
+    csv_file.write_bytes(csv_file.read_bytes() + 'canoe/canoe-1.jpg,canoe,,,set aside,caf\u00e9\n'.encode('latin-1'))
+    import boatclf.review as review
+    def no_slow_part(*a, **kw): raise AssertionError('reviewed photos before checking where to write')
+    orig, review.review_folder = review.review_folder, no_slow_part
+    try:
+        assert_user_error(cli('review', model, photos, '--out', tmp_path / 'file'), 'is a file')
+        assert_user_error(cli('review', model, photos), 'is not UTF-8')
+    finally: review.review_folder = orig
+
+
+def test_undo_puts_back_photos_that_shared_a_name(reviewed, cli, tmp_path):
+    "kayak/IMG.jpg -> sailboat/, then canoe/IMG.jpg takes its name in kayak/: undo (last decision first) restores both names."
+    photos, csv_file, home = reviewed
+    (photos / 'canoe' / 'canoe-1.jpg').rename(photos / 'canoe' / 'IMG_0001.jpg')
+    (photos / 'kayak' / 'kayak-1.jpg').rename(photos / 'kayak' / 'IMG_0001.jpg')
+    f = decisions_for(photos, tmp_path / 'd.csv', {'kayak/IMG_0001.jpg': 'relabel sailboat', 'canoe/IMG_0001.jpg': 'relabel kayak'})
+    before = tree(photos)
+    assert cli('apply', photos, f).returncode == 0
+    assert tree(photos) != before
+    assert cli('apply', '--undo', photos, f).returncode == 0
+    assert tree(photos) == before
+
+
+def test_a_size_that_is_not_ascii_digits_is_refused_before_anything_moves(reviewed, cli, tmp_path):
+    photos, csv_file, home = reviewed
+    f = decisions_for(photos, tmp_path / 'd.csv', {'kayak/kayak-1.jpg': 'set aside: blurry', 'kayak/kayak-2.jpg': 'set aside: dark'})
+    f.write_text(f.read_text().replace(f",{(photos / 'kayak' / 'kayak-2.jpg').stat().st_size},", ',\u00b2,'))   # a superscript two: str.isdigit() says yes
+    before = everything(photos)
+    assert_user_error(cli('apply', photos, f), 'has no size and sha256')
+    assert everything(photos) == before
+
+
+def test_a_photo_name_that_is_not_utf8_is_listed_as_not_reviewed(reviewed, model, cli):
+    photos, csv_file, home = reviewed
+    odd = photos / 'canoe' / os.fsdecode(b'caf\xe9.jpg')
+    shutil.copy(photos / 'canoe' / 'canoe-1.jpg', odd)
+    r = cli('review', model, photos, '--per-class', 4)
+    assert r.returncode == 0 and 'not UTF-8' in r.stdout, r.stdout + r.stderr
+    assert 'not UTF-8' in (csv_file.parent / 'review.html').read_text()
+    assert cli('apply', photos, csv_file).returncode == 0 and odd.exists()          # the decisions file it wrote can be read back
+
+
+def test_a_decisions_file_saved_without_its_last_newline_keeps_every_row(reviewed, model, cli):
+    "An editor drops the final newline; the next review appends its new rows on new lines: every listed photo has its row."
+    photos, csv_file, home = reviewed
+    assert cli('review', model, photos, '--per-class', 1).returncode == 0
+    csv_file.write_bytes(csv_file.read_bytes().rstrip(b'\r\n'))
+    assert cli('review', model, photos, '--per-class', 4).returncode == 0
+    rows = list(csv.DictReader(open(csv_file, newline='')))
+    assert len({r['file'] for r in rows}) == 12 and all(len(r['sha256']) == 64 for r in rows)
+
+
+def test_apply_reads_the_reports_once_not_once_per_decision(reviewed, cli, tmp_path, monkeypatch):
+    "Photos not in place are looked up in the reports: read once per run (a big report and many decisions stay fast)."
+    photos, csv_file, home = reviewed
+    items = {f'kayak/kayak-{i}.jpg': 'set aside: x' for i in range(4)} | {f'canoe/canoe-{i}.jpg': 'set aside: y' for i in (1, 2, 3)}
+    f = decisions_for(photos, tmp_path / 'd.csv', items)
+    assert cli('apply', photos, f).returncode == 0
+    import boatclf.review as review, boatclf.clean as clean
+    calls = []
+    def counted(*a): calls.append(a); return clean._read_report(*a)
+    monkeypatch.setattr(review, '_read_report', counted)
+    for undo in ([], ['--undo']):
+        calls.clear()
+        assert cli('apply', *undo, photos, f).returncode == 0
+        assert len(calls) == 2, calls   # .moved/ and .rejected/, once each, for 7 decisions
