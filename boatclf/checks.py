@@ -2,7 +2,7 @@
 
 # %% ../nbs/01d_checks.ipynb #ebb36d3e
 from __future__ import annotations
-import json, math, sys
+import json, math, os, sys
 from pathlib import Path
 
 from .core import BoatclfError, NEGATIVE, OFFLINE_WEIGHTS, Settings, offline_backbones, weights_install
@@ -10,11 +10,12 @@ from .data import BadImage, IMAGE_EXTS, image_files, is_class_name, read_regular
 from .clean import read_image
 
 # %% auto #0
-__all__ = ['EPOCHS', 'FREEZE_EPOCHS', 'SIZES', 'ARCH_NAMES', 'PRECISIONS', 'MAX_CPU_PROCESSES', 'MODEL_FILES', 'MAX_CLASSES',
-           'MIN_PER_CLASS', 'MODEL_FORMAT', 'MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES', 'check_sizes', 'parse_sizes',
-           'size_epochs', 'check_train_args', 'check_arch', 'check_precision', 'check_processes', 'check_out',
-           'class_folders', 'check_counts', 'check_images', 'check_data_folder', 'check_train_request', 'read_capped',
-           'check_model_info', 'read_model_info', 'model_file', 'check_model', 'check_threshold', 'image_list']
+__all__ = ['EPOCHS', 'FREEZE_EPOCHS', 'SIZES', 'MAX_LR', 'ARCH_NAMES', 'PRECISIONS', 'MAX_CPU_PROCESSES', 'MODEL_FILES',
+           'OUT_NAMES', 'MAX_CLASSES', 'MIN_PER_CLASS', 'MODEL_FORMAT', 'MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES',
+           'check_sizes', 'parse_sizes', 'size_epochs', 'check_train_args', 'check_arch', 'check_precision',
+           'check_processes', 'check_out', 'class_folders', 'check_counts', 'check_images', 'check_data_folder',
+           'check_train_request', 'read_capped', 'check_model_info', 'read_model_info', 'model_file', 'check_model',
+           'check_threshold', 'image_list']
 
 # %% ../nbs/01d_checks.ipynb #17dd1523
 EPOCHS, FREEZE_EPOCHS, SIZES = (1, 100), (0, 10), (32, 1024)   # the ranges `train` accepts
@@ -47,12 +48,14 @@ def size_epochs(sizes, epochs:int, freeze_epochs:int=1) -> list[int]:
         raise BoatclfError(f'{epochs} epoch(s) cannot be shared over {n} sizes: give at least {n - (freeze_epochs > 0)} epochs, or fewer sizes.')
     return shares
 
+MAX_LR = 10   # the learning-rate finder's top (04_lr_find): above it training only diverges
+
 def check_train_args(epochs:int|None=None, freeze_epochs:int=1, size:int|list|None=None, lr:float|str|None=None, loss:str='ce') -> None:
     "Raise a `BoatclfError` for a training argument boatclf cannot use; `None` means the mode's default."
     _whole('epochs', epochs, *EPOCHS); _whole('freeze epochs', freeze_epochs, *FREEZE_EPOCHS)
     if size is not None: size_epochs(check_sizes(size), epochs or len(check_sizes(size)), freeze_epochs)   # each size its epoch
-    if lr is not None and lr != 'suggest' and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0):
-        raise BoatclfError(f"learning rate {lr!r} cannot be used: give a positive number such as 0.002, or suggest (the learning-rate finder, 04_lr_find), or leave it out for the default.")
+    if lr is not None and lr != 'suggest' and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= MAX_LR):
+        raise BoatclfError(f"learning rate {lr!r} cannot be used: give a number above 0 and at most {MAX_LR:g} (the top of the finder's range) such as 0.002, or suggest (the learning-rate finder, 04_lr_find), or leave it out for the default.")
     if loss not in ('ce', 'bce'): raise BoatclfError(f"Unknown loss {loss!r}: use ce (one class per photo) or bce (yes/no per class).")
 
 # %% ../nbs/01d_checks.ipynb #73038199
@@ -95,17 +98,35 @@ def check_processes(processes, device:str='cpu') -> int:
 
 # %% ../nbs/01d_checks.ipynb #a19ccfc6
 MODEL_FILES = ('model.json', 'model.safetensors', 'model.pkl', 'metrics.json')
+OUT_NAMES = (*MODEL_FILES, 'model-card.md', 'confusion.png', 'losses.png', 'examples')   # everything `train` writes in --out
+
+def _a_model_boatclf_wrote(out:Path) -> bool:
+    "Does `out` hold a model `boatclf train` wrote: a model.json it can read, or (boatclf 0.1) a model.pkl beside a metrics.json?"
+    try: read_model_info(out/'model.json'); return True
+    except (BoatclfError, OSError): return (out/'model.pkl').is_file() and (out/'metrics.json').is_file()
 
 def check_out(out, data=None, overwrite:bool=False) -> Path:
-    "`out` as a Path, if a new model may be written there: not a file, not inside the `data` folder, no old model unless `overwrite`."
+    """`out` as a Path, if a new model may be written there: a new or empty folder, or with `overwrite` a model boatclf wrote;
+    not a file, not a link to nothing, not inside the `data` folder (or one of its class folders, wherever they lead), and writable."""
     out = Path(out).expanduser()
-    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocked: raise BoatclfError(f"{blocked} is a file, not a folder: give --out a folder for the model files.")
-    if data is not None and (out.resolve() == Path(data).resolve() or Path(data).resolve() in out.resolve().parents):
-        raise BoatclfError(f"{out} is inside the data folder {data}: its plots would become training photos; give --out a folder outside it.")
-    old = [f for f in MODEL_FILES if (out/f).exists()]
-    if old and not overwrite:
-        raise BoatclfError(f"{out} already holds a model ({', '.join(old)}): pass --overwrite (overwrite=True) to replace it, or choose another --out.")
+    blocked = next((p for p in (out, *out.parents) if os.path.lexists(p) and not p.is_dir()), None)
+    if blocked: raise BoatclfError(f"{blocked} is {'a link to nothing' if blocked.is_symlink() else 'a file'}, not a folder: give --out a folder for the model files.")
+    if data is not None and Path(data).is_dir():
+        where = [Path(data)] + [d for d in Path(data).iterdir() if d.is_dir()]   # a class folder may be a link to elsewhere
+        if any(out.resolve() == d.resolve() or d.resolve() in out.resolve().parents for d in where):
+            raise BoatclfError(f"{out} is inside the data folder {data}: its plots would become training photos; give --out a folder outside it.")
+    there = [n for n in OUT_NAMES if os.path.lexists(out/n)]
+    if any((out/n).is_symlink() for n in there):
+        raise BoatclfError(f"{out/next(n for n in there if (out/n).is_symlink())} is a link: training writes through no link; choose another --out.")
+    if there and not overwrite:
+        what = 'a model' if set(there) & set(MODEL_FILES) else 'files training would replace'
+        raise BoatclfError(f"{out} already holds {what} ({', '.join(there)}): pass --overwrite (overwrite=True) to replace a model, or choose another --out.")
+    if there and not _a_model_boatclf_wrote(out):
+        raise BoatclfError(f"{out} holds {', '.join(there)} but no model that boatclf wrote (its model.json): --overwrite replaces only a "
+                           "boatclf model, never other files; choose another --out (a new folder).")
+    near = next(p for p in (out, *out.parents) if p.exists())
+    if not os.access(near, os.W_OK | os.X_OK):
+        raise BoatclfError(f"you may not write in {near}: give --out a folder you may write in (for example in your home folder).")
     return out
 
 # %% ../nbs/01d_checks.ipynb #b02c3f15

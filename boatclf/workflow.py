@@ -4,14 +4,14 @@
 
 # %% ../nbs/06a_workflow.ipynb #e2923837
 from __future__ import annotations
-import json, time
+import json, math, time
 from datetime import datetime, timezone
 from dataclasses import replace
 from pathlib import Path
 
 from fastai.vision.all import set_seed, noop
 
-from .core import NEGATIVE, Settings, get_settings
+from .core import BoatclfError, NEGATIVE, Settings, get_settings
 from .clean import read_image
 from .datablock import ClassFolders, boat_dls, class_folders
 from .checks import check_data_folder, check_images, check_train_request
@@ -115,6 +115,9 @@ def fit_and_save(path, source, out, settings, sizes, arch, loss, freeze_epochs, 
     seconds = time.time() - t0
     if rank > 0: return None   # the weights are the same in every process; rank 0 writes the files
     last = dict(zip(learn.recorder.metric_names[1:], learn.recorder.values[-1]))
+    if not all(math.isfinite(float(last[k])) for k in ('train_loss', 'valid_loss')):   # nothing written: a model of NaNs predicts nothing
+        raise BoatclfError(f"training diverged (the loss became {float(last['train_loss']):g}) at learning rate {lr:g}: nothing was written; "
+                           f"train again with a smaller --lr, such as the default {BASE_LR[arch_name]:g}.")
     out.mkdir(parents=True, exist_ok=True)
     learn.remove_cbs(prec)   # predictions, calibration and model.pkl in fp32
     logits, targs = get_probs(learn, act=noop)

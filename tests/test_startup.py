@@ -30,6 +30,8 @@ def places(tmp_path):
     (tmp_path/'pickled').mkdir(); (tmp_path/'pickled'/'model.pkl').write_bytes(b'\x80\x04K\x01.')
     (tmp_path/'bad-json').mkdir(); (tmp_path/'bad-json'/'model.json').write_text('{"format_version": 1, "arch": "os.system"}')
     (tmp_path/'photo.jpg').write_bytes(b'\xff\xd8\xff')
+    (tmp_path/'project').mkdir(); (tmp_path/'project'/'metrics.json').write_text('{}'); (tmp_path/'project'/'confusion.png').write_bytes(b'mine')
+    (tmp_path/'gone').symlink_to(tmp_path/'nothing-here')
     return tmp_path
 
 
@@ -41,6 +43,10 @@ CASES = [  # (arguments, words the error must contain, may PyTorch be loaded: on
     (['train', '--processes', '99'], 'out of range', True),
     (['train', '--out', '{t}/photo.jpg'], 'is a file, not a folder', True),
     (['train', '--size', '96,64'], 'do not grow', False),
+    (['train', '--lr', '1e10'], 'at most 10', True),
+    (['train', '--out', '{t}/project'], 'already holds a model', True),
+    (['train', '--out', '{t}/project', '--overwrite'], 'no model that boatclf wrote', True),   # someone's metrics.json and plots
+    (['train', '--out', '{t}/gone'], 'a link to nothing', True),
     (['predict', '{t}/nowhere', '{t}/photo.jpg'], 'No model at', False),
     (['predict', '{t}/pickled', '{t}/photo.jpg'], 'is a pickle', False),
     (['predict', '{t}/bad-json', '{t}/photo.jpg'], "arch is 'os.system'", False),
