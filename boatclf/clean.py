@@ -19,9 +19,9 @@ from .data import (MAX_BYTES, MAX_PIXELS, BadImage, _append_row, _category, _cla
                           read_regular, sha256_file, show_samples, sniff_image, write_new)
 
 # %% auto #0
-__all__ = ['STRUCTURE_BITS', 'COLOUR_STEPS', 'COPY_SCORE', 'DOUBT_SCORE', 'NEAR_COPIES', 'REJECTED', 'ORIGINALS', 'REPORT',
-           'DOUBTFUL', 'REPORT_COLUMNS', 'MOVED', 'MAX_REPORT_BYTES', 'to_rgb', 'fix_image', 'read_image',
-           'Fingerprint', 'fingerprint', 'copy_score', 'lookalikes', 'match_copies', 'file_fingerprint',
+__all__ = ['MAX_EXIF_BYTES', 'STRUCTURE_BITS', 'COLOUR_STEPS', 'COPY_SCORE', 'DOUBT_SCORE', 'NEAR_COPIES', 'REJECTED',
+           'ORIGINALS', 'REPORT', 'DOUBTFUL', 'REPORT_COLUMNS', 'MOVED', 'MAX_REPORT_BYTES', 'to_rgb', 'fix_image',
+           'read_image', 'Fingerprint', 'fingerprint', 'copy_score', 'lookalikes', 'match_copies', 'file_fingerprint',
            'find_duplicates', 'set_aside', 'move_file', 'CleanSummary', 'clean_images', 'DatasetReport',
            'dataset_report']
 
@@ -39,17 +39,23 @@ def to_rgb(im:Image.Image) -> Image.Image:
     return im.convert('RGB')
 
 # %% ../nbs/01b_clean.ipynb #87f3fb9f
+MAX_EXIF_BYTES = 65_535   # a JPEG's EXIF fits in one 64 kB segment; a PNG's eXIf chunk could be any size, and Pillow
+                          # copies the data of each entry it parses (a 0.5 MB chunk of 6,000 entries took 2.6 GB)
+
 def fix_image(data:bytes, min_size:int=64, max_pixels:int=MAX_PIXELS) -> tuple[Image.Image, list[str]]:
     "Decode `data` and make it plain RGB, the right way up, one frame: `(image, changes)`; raises `BadImage`."
     im = open_image(data, max_pixels)
     w, h = im.size
     if min(w, h) < min_size: raise BadImage(f'too small: {w}x{h} px, under {min_size} px')
     changes = []
-    if getattr(im, 'n_frames', 1) > 1: changes.append(f'first of {im.n_frames} frames')
-    if im.getexif().get(0x0112, 1) not in (0, 1):
-        im = ImageOps.exif_transpose(im); changes.append('EXIF rotation applied')
-    if im.mode != 'RGB':
-        changes.append(f'{im.mode} -> RGB'); im = to_rgb(im)
+    try:   # a later page of a TIFF, or its EXIF, can be broken in ways Pillow reports with any exception
+        if getattr(im, 'n_frames', 1) > 1: changes.append(f'first of {im.n_frames} frames')
+        if len(im.info.get('exif') or b'') > MAX_EXIF_BYTES: changes.append('EXIF too big to read: ignored')
+        elif im.getexif().get(0x0112, 1) not in (0, 1):
+            im = ImageOps.exif_transpose(im); changes.append('EXIF rotation applied')
+        if im.mode != 'RGB':
+            changes.append(f'{im.mode} -> RGB'); im = to_rgb(im)
+    except Exception as e: raise BadImage(f'broken image: {type(e).__name__} while reading its pages or EXIF ({str(e)[:80]})') from None
     return im, changes
 
 # %% ../nbs/01b_clean.ipynb #cca38b6c

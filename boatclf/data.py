@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #1647429d
 from __future__ import annotations
-import csv, errno, hashlib, io, json, math, os, queue, random, re, signal, socket, stat, threading, time
+import csv, errno, hashlib, io, json, math, os, queue, random, re, signal, socket, stat, threading, time, warnings
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,11 +145,18 @@ def is_image_file(name) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTS
 
 def image_files(path:Path) -> list[Path]:
-    "Image files under `path` (by extension), skipping folders and files whose names start with '.'."
+    """Image files under `path` (by extension), skipping folders and files whose names start with '.'. A folder on the
+    way that cannot be read is a one-line `BoatclfError`, not a silent gap (a class would go missing from training)."""
+    def unreadable(e:OSError):
+        if not isinstance(e, (FileNotFoundError, NotADirectoryError)):   # (nothing there: no images)
+            raise BoatclfError(f'{_shown(e.filename)} cannot be read ({e.strerror}): fix its permissions, or move it out of {_shown(str(path))}.')
     found = []
-    for d, dirs, files in os.walk(path):
-        dirs[:] = sorted(x for x in dirs if not x.startswith('.'))
-        found += [Path(d)/f for f in files if not f.startswith('.') and is_image_file(f)]
+    try:
+        for d, dirs, files in os.walk(path, onerror=unreadable):
+            dirs[:] = sorted(x for x in dirs if not x.startswith('.'))
+            found += [Path(d)/f for f in files if not f.startswith('.') and is_image_file(f)]
+    except RecursionError:
+        raise BoatclfError(f'{_shown(str(path))} holds folders nested too deep to follow: give a folder of class folders with photos in them.') from None
     return sorted(found)
 
 # %% ../nbs/01_data.ipynb #1deb2ec8
@@ -176,6 +183,11 @@ MAX_PIXELS = 89_478_485  # Pillow's own limit: about 90 megapixels
 # (grey, optimized); a progressive one can reach about 512. So 2000 is far above any real JPEG.
 MAX_PIXELS_PER_BYTE = 2_000
 MAX_BYTES = 20_000_000   # a photo over 20 MB is not worth the wait at a workshop
+
+# Pillow warns on stderr about what boatclf checks and reports itself, in one line: a pixel count over Pillow's own
+# bomb limit (boatclf's is above), corrupt EXIF or TIFF metadata. Its warnings would turn that one line into three.
+warnings.filterwarnings('ignore', category=Image.DecompressionBombWarning)
+warnings.filterwarnings('ignore', category=UserWarning, module=r'PIL\.')
 
 def open_image(data:bytes, max_pixels:int=MAX_PIXELS) -> Image.Image:
     "Fully decode the image in `data`, or raise `BadImage` saying why it is not one we can use."

@@ -324,3 +324,74 @@ def test_clean_of_a_read_only_clean_folder_needs_no_write(tmp_path):
     finally: os.chmod(root, 0o755); os.chmod(root/'canoe', 0o755)
     assert r.returncode == 0 and 'kept 1' in r.stdout, r.stdout + r.stderr
     assert not (root/REJECTED).exists()
+
+
+# ---- photos built to hurt the reader itself (found by a hostile review): each is one bad photo, never a crash or gigabytes ----
+
+def two_page_tiff(f: Path) -> Path:
+    "A 2-page TIFF whose first page is fine and whose second names a compression that does not exist (4865)."
+    import io, struct
+    buf = io.BytesIO()
+    Image.new('RGB', (64, 64), 'red').save(buf, 'TIFF', save_all=True, append_images=[Image.new('RGB', (64, 64), 'blue')])
+    d = bytearray(buf.getvalue())
+    ifd = struct.unpack_from('<I', d, 4)[0]
+    ifd = struct.unpack_from('<I', d, ifd + 2 + 12 * struct.unpack_from('<H', d, ifd)[0])[0]   # the second page's tags
+    for i in range(struct.unpack_from('<H', d, ifd)[0]):
+        if struct.unpack_from('<H', d, ifd + 2 + 12 * i)[0] == 259: struct.pack_into('<H', d, ifd + 2 + 12 * i + 8, 4865)
+    f.write_bytes(bytes(d)); return f
+
+
+def exif_bomb_png(f: Path, entries: int, blob: int) -> Path:
+    "A 64x64 PNG whose eXIf chunk has `entries` entries that all point at the same `blob` bytes: Pillow copies them once per entry."
+    import io, struct, zlib
+    chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+    tags = [t for t in range(0x1000, 0x10000) if t not in (0x8769, 0x8825, 0xA005, 0x014A, 0x0112)][:entries]
+    off = 8 + 2 + 12 * len(tags) + 4
+    exif = (b'II*\x00' + struct.pack('<I', 8) + struct.pack('<H', len(tags)) + b''.join(struct.pack('<HHII', t, 7, blob, off) for t in tags)
+            + b'\0\0\0\0' + b'A' * blob)
+    buf = io.BytesIO(); Image.new('RGB', (64, 64), 'red').save(buf, 'PNG'); png = buf.getvalue()
+    f.write_bytes(png[:33] + chunk(b'eXIf', exif) + png[33:]); return f
+
+
+def test_a_broken_second_page_is_a_bad_photo_not_a_crash(tmp_path):
+    from boatclf.clean import read_image
+    from boatclf.data import BadImage
+    f = two_page_tiff(tmp_path / 'two-pages.tif')
+    with pytest.raises(BadImage, match='broken image'): read_image(f)
+    (tmp_path / 'canoe').mkdir(); f.rename(tmp_path / 'canoe' / 'two-pages.tif')
+    r = subprocess.run([BOATCLF, 'clean', str(tmp_path)], env=smoke_env(tmp_path / 'home'), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and (tmp_path / REJECTED / 'canoe' / 'two-pages.tif').exists(), r.stdout + r.stderr
+
+
+def test_an_exif_of_many_entries_costs_no_memory(tmp_path):
+    "6,000 entries pointing at 0.5 MB: 3 GB if parsed; boatclf reads no EXIF over 64 kB (a JPEG's limit)."
+    import tracemalloc
+    from boatclf.clean import fix_image
+    data = exif_bomb_png(tmp_path / 'bomb.png', 6000, 500_000).read_bytes()
+    tracemalloc.start()
+    im, changes = fix_image(data)
+    peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
+    assert im.size == (64, 64) and 'EXIF too big to read: ignored' in changes
+    assert peak < 50e6, f'{peak / 1e6:.0f} MB'
+
+
+def test_pillow_says_nothing_on_stderr(tmp_path):
+    "A photo over Pillow's warning size (12000x8000 px) gets boatclf's one line (over its 89-megapixel limit), not Pillow's warning too."
+    Image.new('L', (12000, 8000)).save(tmp_path / 'big.png', optimize=True)
+    code = f"from boatclf.clean import read_image\ntry: read_image({str(tmp_path / 'big.png')!r})\nexcept Exception as e: print(type(e).__name__)"
+    r = subprocess.run([sys.executable, '-c', code], env=smoke_env(tmp_path / 'home'), capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == 'BadImage' and r.stderr == '', r.stderr
+
+
+def test_folders_nested_too_deep_are_one_line(tmp_path):
+    from boatclf.core import BoatclfError
+    from boatclf.data import image_files
+    deep, d = tmp_path / 'deep', tmp_path / 'deep'
+    d.mkdir()
+    for _ in range(1200): d = d / 'a'; os.mkdir(d)   # (one at a time: pathlib's mkdir(parents=True) recurses too)
+    (d / 'x.jpg').write_bytes(b'x')
+    try:
+        with pytest.raises(BoatclfError, match='nested too deep'): image_files(deep)
+    finally:   # pytest's clean-up (shutil.rmtree) would recurse as deep: take the tree down from the bottom
+        (d / 'x.jpg').unlink()
+        while d != deep: os.rmdir(d); d = d.parent
