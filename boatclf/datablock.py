@@ -11,17 +11,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, MultiCategoryBlock, RandomSplitter,
+from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, MultiCategoryBlock, PILImage, RandomSplitter,
                                Resize, ResizeMethod, PadMode, RandomResizedCrop, RandTransform, TfmdDL, aug_transforms)
 from fastcore.meta import delegates
 from PIL import Image, ImageOps
 
 from .core import BoatclfError, NEGATIVE, Settings, get_settings
-from .data import image_files
+from .data import BadImage, image_files
+from .clean import read_image
 from .checks import class_folders, check_counts
 
 # %% auto #0
-__all__ = ['MAX_CACHE_BYTES', 'ClassFolders', 'FolderLabel', 'boat_block', 'ImagesIn', 'PresizeCacheDL', 'boat_dls',
+__all__ = ['MAX_CACHE_BYTES', 'ClassFolders', 'FolderLabel', 'BoatImage', 'boat_block', 'ImagesIn', 'PresizeCacheDL', 'boat_dls',
            'show_resize_methods', 'to_tensor', 'affine_resample', 'zoom', 'rotate', 'shear', 'compose', 'psnr',
            'presizing_experiment', 'presize_to_disk']
 
@@ -48,6 +49,18 @@ class FolderLabel:
         if not self.multi_label: return c
         return [] if c == NEGATIVE else [c]
 
+class BoatImage(PILImage):
+    """fastai's `PILImage`, opening a file the way boatclf reads photos everywhere (`read_image`, 01b_clean): only a plain
+    file (a pipe put there would hang the reader), capped in size, the right way up, RGB. A photo that stopped being one
+    during training (replaced, emptied, removed) is a one-line `BoatclfError`, not a hang or a traceback."""
+    @classmethod
+    def create(cls, fn, **kwargs):
+        if not isinstance(fn, (str, os.PathLike)): return super().create(fn, **kwargs)   # an image or a tensor already
+        try: return super().create(read_image(fn))
+        except (BadImage, OSError) as e:
+            raise BoatclfError(f'{fn} is no longer a photo boatclf can read ({e}): it changed while the model was training; '
+                               'run `boatclf clean` on the folder, then train again.') from None
+
 def boat_block(classes, settings:Settings|None=None, multi_label:bool=False, size:int|None=None,
                presize:int|None=None, min_scale:float=0.75, valid_pct:float=0.2, seed:int|None=None,
                item_tfms=None, batch_tfms=None) -> DataBlock:
@@ -57,7 +70,7 @@ def boat_block(classes, settings:Settings|None=None, multi_label:bool=False, siz
     presize = presize or max(s.presize, size)
     folders = ClassFolders(list(classes) + ([NEGATIVE] if multi_label else []))
     y_block = MultiCategoryBlock(vocab=list(classes)) if multi_label else CategoryBlock(vocab=list(classes))
-    return DataBlock(blocks=(ImageBlock, y_block), get_items=folders, get_y=FolderLabel(folders, multi_label),
+    return DataBlock(blocks=(ImageBlock(cls=BoatImage), y_block), get_items=folders, get_y=FolderLabel(folders, multi_label),
                      splitter=RandomSplitter(valid_pct=valid_pct, seed=s.seed if seed is None else seed),
                      item_tfms=Resize(presize, method=ResizeMethod.Squish) if item_tfms is None else item_tfms,
                      batch_tfms=aug_transforms(size=size, min_scale=min_scale) if batch_tfms is None else batch_tfms)

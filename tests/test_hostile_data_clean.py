@@ -395,3 +395,20 @@ def test_folders_nested_too_deep_are_one_line(tmp_path):
     finally:   # pytest's clean-up (shutil.rmtree) would recurse as deep: take the tree down from the bottom
         (d / 'x.jpg').unlink()
         while d != deep: os.rmdir(d); d = d.parent
+
+
+def test_a_photo_turned_into_a_pipe_during_training_stops_it_in_one_line(tmp_path):
+    "The training DataLoader opens photos as boatclf does everywhere (BoatImage): a FIFO put in a photo's place is refused, never read (a read would hang)."
+    code = '''
+import os, sys
+from boatclf.core import BoatclfError, get_settings
+from boatclf.datablock import boat_dls
+from boatclf.synth import make_synthetic_boats
+path = make_synthetic_boats(sys.argv[1], per_class=6, seed=1, progress=False)
+dls = boat_dls(path, get_settings(), bs=2, num_workers=0)
+f = dls.train.dataset.items[0]; os.unlink(f); os.mkfifo(f)
+try: dls.train.one_batch(); print('read it')
+except BoatclfError as e: print('BoatclfError:', e)
+'''
+    r = subprocess.run([sys.executable, '-c', code, str(tmp_path / 'boats')], env=smoke_env(tmp_path / 'home'), capture_output=True, text=True, timeout=120)
+    assert 'BoatclfError:' in r.stdout and 'named pipe' in r.stdout, r.stdout + r.stderr[-2000:]
