@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_parallel.ipynb #7d6d009a
 from __future__ import annotations
-import json, os, socket
+import json, os, signal, socket
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -139,5 +139,8 @@ def run_processes(fn, processes:int, device:str='cpu', *args, port:int|None=None
     threads = max(1, torch.get_num_threads() // processes)   # 2 cores, 2 processes: one thread each
     env = {} if device == 'cuda' or 'GLOO_SOCKET_IFNAME' in os.environ else dict(gloo_socket_ifname=loopback_interface())
     with patch_environment(**env):
-        notebook_launcher(_run_rank, (fn, device, threads, args), num_processes=processes,
-                          use_port=str(port or free_port()), master_addr='127.0.0.1')
+        try: notebook_launcher(_run_rank, (fn, device, threads, args), num_processes=processes,
+                               use_port=str(port or free_port()), master_addr='127.0.0.1')
+        except Exception as e:   # torch's launcher turns Ctrl-C into its own SignalException: make it Ctrl-C again
+            if getattr(e, 'sigval', None) == signal.SIGINT: raise KeyboardInterrupt from None
+            raise
