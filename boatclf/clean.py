@@ -30,9 +30,10 @@ def to_rgb(im:Image.Image) -> Image.Image:
     "`im` as 8-bit RGB: transparency is laid on white, 16-bit and float images are scaled to 0..255."
     if im.mode == 'RGB': return im
     if im.mode.startswith('I') or im.mode == 'F':
-        a = np.asarray(im, dtype=np.float64)
+        a = np.array(im, dtype=np.float32)   # one copy, scaled in place: float64 and its temporaries took 3 GB for a 9400x9400 px float TIFF
         top = 65535. if im.mode.startswith('I;16') or a.max() > 255 else (255. if a.max() > 1 or im.mode != 'F' else 1.)
-        im = Image.fromarray(np.clip(a / top * 255 + 0.5, 0, 255).astype(np.uint8), 'L')
+        a *= 255 / top; a += 0.5; np.clip(a, 0, 255, out=a)
+        im = Image.fromarray(a.astype(np.uint8), 'L')
     if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info):
         im = im.convert('RGBA')
         return Image.alpha_composite(Image.new('RGBA', im.size, (255, 255, 255, 255)), im).convert('RGB')
