@@ -149,7 +149,8 @@ def image_files(path:Path) -> list[Path]:
     way that cannot be read is a one-line `BoatclfError`, not a silent gap (a class would go missing from training)."""
     def unreadable(e:OSError):
         if not isinstance(e, (FileNotFoundError, NotADirectoryError)):   # (nothing there: no images)
-            raise BoatclfError(f'{_shown(e.filename)} cannot be read ({e.strerror}): fix its permissions, or move it out of {_shown(str(path))}.')
+            out = '' if Path(e.filename) == Path(path) else f', or move it out of {_shown(str(path))}'
+            raise BoatclfError(f'{_shown(e.filename)} cannot be read ({e.strerror}): fix its permissions{out}.')
     found = []
     try:
         for d, dirs, files in os.walk(path, onerror=unreadable):
