@@ -4,19 +4,21 @@
 
 # %% ../nbs/06c_app.ipynb #97f08a8f
 from __future__ import annotations
-import json, os, shutil, socket, sys, time
+import json, os, shutil, socket, sys, tempfile, time
 from importlib import metadata
 from pathlib import Path
 
 import boatclf
-from .core import BoatclfError, reachable
-from .data import image_files
+from .core import BoatclfError, one_line, reachable
+from .data import MAX_BYTES, BadImage, image_files, read_regular
 from .interpret import LoadedModel, load_model, predict_images, model_card, shareable
-from .checks import MAX_JSON_BYTES, read_capped
+from .checks import MAX_JSON_BYTES, model_file, read_capped
 
 # %% auto #0
-__all__ = ['NO_BOAT', 'SPACE_FILES', 'SPACE_APP', 'import_gradio', 'answer', 'read_metrics', 'summary', 'let_through',
-           'app_examples', 'make_app', 'pick_port', 'serve', 'space_requirements', 'space_readme', 'export_space']
+__all__ = ['NO_BOAT', 'MAX_CARD_BYTES', 'SPACE_PLOTS', 'SPACE_APP', 'import_gradio', 'answer', 'read_metrics', 'read_card',
+           'summary', 'let_through', 'example_files', 'app_examples', 'make_app', 'pick_port', 'serve',
+           'space_requirements', 'space_readme', 'space_source', 'space_metrics', 'space_card', 'write_space',
+           'export_space']
 
 # %% ../nbs/06c_app.ipynb #5664ad2e
 NO_BOAT = 'no boat I know'
@@ -38,14 +40,28 @@ def answer(model:LoadedModel, photo, threshold:float|None=None) -> tuple[str, di
 
 # %% ../nbs/06c_app.ipynb #dc65f104
 def read_metrics(folder) -> dict:
-    "metrics.json of a model folder, or {} when it is missing or not JSON (the app works without it)."
-    try: return json.loads(read_capped(Path(folder)/'metrics.json', 10_000_000, 'the metrics.json `boatclf train` wrote'))
-    except (BoatclfError, ValueError): return {}
+    "metrics.json of a model folder, or {} when it is missing, over 1 MB, or not a JSON object (the app works without it)."
+    try: metrics = json.loads(read_capped(Path(folder)/'metrics.json', MAX_JSON_BYTES, 'the metrics.json `boatclf train` wrote'))
+    except (BoatclfError, ValueError, RecursionError): return {}   # RecursionError: brackets nested thousands deep
+    return metrics if isinstance(metrics, dict) else {}
+
+MAX_CARD_BYTES = 1_000_000   # the card `boatclf train` writes is about 2 kB
+
+def read_card(folder) -> str|None:
+    "model-card.md of a model folder (bytes that are not UTF-8 show as '\ufffd'), or None, with a note, when it is a link or over 1 MB."
+    f = Path(folder)/'model-card.md'
+    if not f.exists() and not f.is_symlink(): return None
+    if f.is_symlink(): print(f'model card left out: {one_line(f)} is a link, and boatclf follows no link out of a model folder.'); return None
+    try: return read_capped(f, MAX_CARD_BYTES, 'a model card of at most 1 MB').decode('utf-8', errors='replace')
+    except BoatclfError as e: print(f'model card left out: {one_line(e)}'); return None
+
+def _rate(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1   # NaN fails the comparison
 
 def summary(info:dict, metrics:dict) -> str:
-    "A line for the page, from model.json and metrics.json: backbone, classes, validation error, what the answer means."
+    "A line for the page, from model.json and metrics.json: backbone, classes, validation error (if metrics.json has it), what the answer means."
     s = f"Backbone **{info['arch']}**, classes **{', '.join(info['classes'])}**"
-    if 'error_rate' in metrics: s += f"; validation error {metrics['error_rate']:.1%} on {metrics['n_valid']} images"
+    err, n = metrics.get('error_rate'), metrics.get('n_valid')
+    if _rate(err): s += f"; validation error {err:.1%}" + (f" on {n} images" if type(n) is int and 0 < n < 10**9 else '')
     return s + (f'. When no class reaches the threshold, the answer is "{NO_BOAT}".' if info['multi_label']
                 else '. It always names one of its classes, even for a photo with no boat.')
 
@@ -57,26 +73,41 @@ def let_through(preprocess):
         except Exception: return None if payload is None else payload.path   # whatever it is, boatclf's own reader explains
     return tolerant
 
+def _listed(left:list, n:int=3) -> str:
+    "The first `n` of `left` on one line, and how many more."
+    return '; '.join(map(one_line, left[:n])) + (f'; and {len(left) - n} more' if len(left) > n else '')
+
+def example_files(folder) -> tuple[list[Path], list[str]]:
+    "The photos in a model folder's examples/ (sub-folders too), and what was left out and why: no link is followed out of the folder."
+    top = Path(folder)/'examples'
+    if top.is_symlink(): return [], ['examples/ is a link (boatclf follows no link out of a model folder: copy the photos themselves there)']
+    found, left = [], []
+    for f in image_files(top):   # it never walks into a linked folder (os.walk)
+        if f.is_symlink() or not f.is_file(): left.append(f"{f.relative_to(folder).as_posix()} is {'a link' if f.is_symlink() else 'not a regular file'}")
+        else: found.append(f)
+    return found, left
+
 def app_examples(folder, model:LoadedModel) -> list:
-    "The example photos `boatclf train` kept in the model folder, as rows of the app's inputs."
-    return [[str(f)] + ([model.threshold] if model.multi_label else []) for f in image_files(Path(folder)/'examples')]
+    "The example photos `boatclf train` kept in the model folder, as rows of the app's inputs; links are left out, with a note."
+    files, left = example_files(folder)
+    if left: print(f'not among the examples: {_listed(left)}')
+    return [[str(f)] + ([model.threshold] if model.multi_label else []) for f in files]
 
 # %% ../nbs/06c_app.ipynb #fab3d50f
 def make_app(folder):
     "A Gradio app for the model in `folder` (loaded the safe way): a photo in; the answer and each class's probability out."
-    folder = Path(folder).expanduser()
-    model = load_model(folder)            # a folder that is not a model stops here, before Gradio starts
+    f = model_file(folder)                # a folder, or its model.json: found as `load_model` finds it (01d_checks)
+    model, folder = load_model(f), f.parent   # a folder that is not a model stops here, before Gradio starts
     gr = import_gradio()
     photo = gr.Image(type='filepath', sources=['upload', 'webcam', 'clipboard'], label='a photo', elem_id='photo')
     photo.preprocess = let_through(photo.preprocess)
     inputs = [photo] + ([gr.Slider(0.01, 0.99, value=model.threshold, step=0.01, label='threshold', elem_id='threshold')]
                         if model.multi_label else [])
     outputs = [gr.Textbox(label='answer', elem_id='answer'), gr.Label(label='probabilities', num_top_classes=len(model.vocab), elem_id='probs')]
-    card = folder/'model-card.md'
     return gr.Interface(lambda photo, threshold=None: answer(model, photo, threshold), inputs, outputs,
                         examples=app_examples(folder, model) or None, cache_examples=False, flagging_mode='never',
                         title=f"boatclf: {' / '.join(model.vocab)}", description=summary(model.info, read_metrics(folder)),
-                        article=card.read_text() if card.is_file() and not card.is_symlink() else None, api_name='predict')
+                        article=read_card(folder), api_name='predict')
 
 # %% ../nbs/06c_app.ipynb #0dbc63ea
 def pick_port(port:int|None=None, host:str='127.0.0.1') -> int:
@@ -104,7 +135,7 @@ def serve(folder, port:int|None=None, share:bool=False, block:bool=True):
     return app
 
 # %% ../nbs/06c_app.ipynb #40f4af56
-SPACE_FILES = ('model.json', 'model.safetensors', 'metrics.json', 'model-card.md', 'confusion.png', 'losses.png')
+SPACE_PLOTS = ('confusion.png', 'losses.png')   # copied as they are; metrics.json and model-card.md are written anew
 
 SPACE_APP = """\
 \"A boatclf model as a web app, written by `boatclf app --export-space`. Try it here first: python app.py\"
@@ -128,28 +159,78 @@ def space_readme(info:dict, card:str) -> str:
                  app_file='app.py', pinned='false', license='apache-2.0')
     return '---\n' + ''.join(f'{k}: {json.dumps(v) if k in ("title", "python_version") else v}\n' for k, v in front.items()) + '---\n\n' + card
 
+# %% ../nbs/06c_app.ipynb #29ebbcf2
+def space_source(folder) -> Path:
+    "The model.json `export_space` publishes, found as `load_model` finds it (a folder, its model.json or model.safetensors); a linked one is refused."
+    f = model_file(folder)   # a pickle is refused here (01d_checks)
+    for p in (f, f.with_suffix('.safetensors')):
+        if p.is_symlink():
+            raise BoatclfError(f'{p} is a link, and a Space gets only the files that are in the model folder: copy the file itself there, then export again.')
+    return f
+
+def _own_bytes(f:Path, name:str, max_bytes:int, left:list) -> bytes|None:
+    "The bytes of `f` if it is a regular file (not a link) of at most `max_bytes`; else None, and why in `left` (nothing when it is not there)."
+    if f.is_symlink(): left.append(f'{name} is a link'); return None
+    try: return read_regular(f, max_bytes)
+    except FileNotFoundError: return None
+    except (BadImage, OSError) as e: left.append(f'{name}: {e}'); return None
+
+def space_metrics(folder:Path, left:list) -> dict:
+    "The folder's metrics.json, if it is its own file (not a link) and a JSON object; else {} and why in `left`."
+    f = folder/'metrics.json'
+    if f.is_symlink(): left.append('metrics.json is a link'); return {}
+    metrics = read_metrics(folder)
+    if f.exists() and not metrics: left.append('metrics.json is not what `boatclf train` writes')
+    return metrics
+
+def space_card(info:dict, folder:Path, metrics:dict) -> str:
+    "The card for the Space: rebuilt from `metrics`, with no path of this computer (06_interpret); if it cannot be, the folder's own card."
+    try: return model_card(info, metrics)
+    except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError):   # a metrics.json `train` did not write
+        card, path = read_card(folder) or '', metrics.get('data_path')
+        return card.replace(path, Path(path).name) if isinstance(path, str) and path else card
+
 # %% ../nbs/06c_app.ipynb #7a75aa6f
+def write_space(f:Path, model:LoadedModel, out:Path) -> None:
+    "Write the Space's files for the model.json `f` into the empty folder `out`, and print what was left out, and why."
+    folder = f.parent
+    examples, left = example_files(folder)
+    (out/'model').mkdir()
+    shutil.copyfile(f, out/'model'/'model.json'); shutil.copyfile(f.with_suffix('.safetensors'), out/'model'/'model.safetensors')
+    for src in [folder/n for n in SPACE_PLOTS] + examples:
+        name = src.relative_to(folder).as_posix()
+        if (data := _own_bytes(src, name, MAX_BYTES, left)) is not None:
+            (out/'model'/name).parent.mkdir(parents=True, exist_ok=True)
+            (out/'model'/name).write_bytes(data)
+    metrics = space_metrics(folder, left)
+    try: published = json.dumps(shareable(metrics), indent=2) + '\n'   # the data folder by its name, not where it lies here
+    except (ValueError, RecursionError): published = None
+    if metrics and published: (out/'model'/'metrics.json').write_text(published)
+    card = space_card(model.info, folder, metrics)
+    if card: (out/'model'/'model-card.md').write_text(card)
+    (out/'app.py').write_text(SPACE_APP)
+    (out/'requirements.txt').write_text(space_requirements())
+    (out/'README.md').write_text(space_readme(model.info, card))
+    shutil.copytree(Path(boatclf.__file__).parent, out/'boatclf', ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    if left: print(f'not in the Space: {_listed(left)}')
+
 def export_space(folder, dest) -> Path:
     "Write a folder for a Hugging Face Space: app.py, requirements.txt (pinned), README.md, the model files (no pickle), its examples, boatclf's code."
-    folder, dest = Path(folder).expanduser(), Path(dest).expanduser()
-    model = load_model(folder)                         # a folder that is not a model stops here
+    f, dest = space_source(folder), Path(dest).expanduser()
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BoatclfError(f'{dest} is not an empty folder: give a new folder for the Space (nothing is overwritten).')
-    (dest/'model'/'examples').mkdir(parents=True, exist_ok=True)
-    for f in [folder/n for n in SPACE_FILES] + image_files(folder/'examples'):
-        if f.is_file() and not f.is_symlink(): shutil.copyfile(f, dest/'model'/f.relative_to(folder))
-    shutil.copytree(Path(boatclf.__file__).parent, dest/'boatclf', ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
-    published = dest/'model'/'metrics.json'   # the data folder by its name, not where it lies on this computer (06_interpret)
-    if published.exists():
-        try: metrics = json.loads(read_capped(published, MAX_JSON_BYTES, 'the metrics.json that `boatclf train` wrote'))
-        except (ValueError, BoatclfError): metrics = None
-        if isinstance(metrics, dict):
-            published.write_text(json.dumps(shareable(metrics), indent=2) + '\n')
-            try: (dest/'model'/'model-card.md').write_text(model_card(model.info, metrics))   # a card written before `shareable` had the path
-            except (KeyError, TypeError, ValueError, AttributeError): pass                    # a card we cannot rebuild stays as it was
-        else: published.unlink()   # not what `boatclf train` writes: not published
-    card = dest/'model'/'model-card.md'
-    (dest/'app.py').write_text(SPACE_APP)
-    (dest/'requirements.txt').write_text(space_requirements())
-    (dest/'README.md').write_text(space_readme(model.info, card.read_text() if card.exists() else ''))
+    model = load_model(f)                        # a model that does not load stops here
+    made = [p for p in (dest, *dest.parents) if not p.exists()]   # the folders this run makes
+    dest.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix='.partial-', dir=dest))   # written there, moved out at the end
+    try:
+        write_space(f, model, work)
+        for p in work.iterdir(): p.rename(dest/p.name)
+        work.rmdir()
+    except BaseException:                        # Ctrl-C included: no half-written Space is left to block the next try
+        shutil.rmtree(work, ignore_errors=True)
+        for p in made:
+            try: p.rmdir()                       # only if still empty
+            except OSError: break
+        raise
     return dest

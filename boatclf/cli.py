@@ -84,6 +84,9 @@ def cmd_evaluate(args) -> int:
     print(f'boatclf evaluate: loaded {model.description}', file=sys.stderr)
     if args.json: print(json.dumps(ev)); return 0
     print(f"accuracy {ev['accuracy']:.1%} on {ev['images']} images")
+    if ev.get('unreadable'):   # scored without them; `boatclf clean DIR` sets them aside
+        print(f"left out {ev['unreadable']} that could not be read (first: {', '.join(map(one_line, ev['unreadable_images']))}): "
+              f"run boatclf clean {one_line(str(args.dir))} to set them aside")
     for k, v in ev['per_class'].items(): print(f'  {k:<10} {v:.1%}')
     if 'rejected' in ev:
         n = ev['none_images']

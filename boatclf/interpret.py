@@ -19,16 +19,17 @@ from safetensors.torch import load as safetensors_load
 from .core import BoatclfError, NEGATIVE
 from .data import BadImage, image_files
 from .clean import read_image
-from .datablock import ClassFolders
+from .datablock import BoatImage, ClassFolders
 from .losses import answers, as_index
 from .train import ARCHS, model_info
 from .checks import MAX_WEIGHTS_BYTES, _short, check_model_info, check_threshold, image_list, model_file, read_capped, read_model_info
 
 # %% auto #0
-__all__ = ['MAX_IMAGE_BYTES', 'Confusion', 'predicted_labels', 'true_labels', 'confusion_from_labels', 'confusion', 'get_probs',
-           'plot_confusion', 'legacy_model_info', 'open_rgb', 'decode_images', 'valid_batch', 'fold_batchnorm',
-           'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights', 'load_safe_model',
-           'load_pickled_model', 'load_model', 'predict_images', 'evaluate_folder', 'shareable', 'model_card']
+__all__ = ['MAX_IMAGE_BYTES', 'WEIGHT_DTYPES', 'Confusion', 'predicted_labels', 'true_labels', 'confusion_from_labels',
+           'confusion', 'get_probs', 'plot_confusion', 'legacy_model_info', 'open_rgb', 'decode_images', 'valid_batch',
+           'fold_batchnorm', 'probs_from_logits', 'LoadedModel', 'SafeModel', 'PickledModel', 'load_weights',
+           'load_safe_model', 'load_pickled_model', 'load_model', 'predict_images', 'evaluate_folder', 'shareable',
+           'model_card']
 
 # %% ../nbs/06_interpret.ipynb #61b678ed
 @dataclass
@@ -103,8 +104,8 @@ def legacy_model_info(learn:Learner) -> dict:
 MAX_IMAGE_BYTES = 200_000_000
 
 def open_rgb(f) -> PILImage:
-    "Image file `f` decoded the way `boatclf clean` converts photos: EXIF rotation, first frame, 8-bit RGB, alpha on white."
-    try: return PILImage.create(read_image(f, MAX_IMAGE_BYTES))   # the one way boatclf reads a photo (01b_clean)
+    "Image file `f` decoded the way `boatclf clean` converts photos: EXIF rotation, first frame, 8-bit RGB, alpha on white; a `BoatImage`, as in training."
+    try: return BoatImage.create(read_image(f, MAX_IMAGE_BYTES))   # the one way boatclf reads a photo (01b_clean); the type a learner's test_dl expects (02_datablock)
     except BadImage as e: raise BoatclfError(f"{f} is not a readable image ({e}): give a JPEG, PNG or WebP photo.") from None
     except OSError as e: raise BoatclfError(f"{f} cannot be read ({e.strerror or e}): give a JPEG, PNG or WebP photo.") from None
 
@@ -138,7 +139,7 @@ def _fold_pair(conv:nn.Conv2d, bn:nn.BatchNorm2d) -> nn.Module|None:
     return after
 
 def fold_batchnorm(net:nn.Module, size:int=64) -> nn.Module:
-    "A copy of `net` (for prediction) with each batch norm merged into the convolution before it, checked to give the same outputs; else `net`."
+    "A copy of `net` (for prediction) with each batch norm merged into the convolution before it, checked to give the same outputs; else `net`. A `net` whose outputs are NaN or infinity is refused."
     folded = copy.deepcopy(net).eval()
     with torch.no_grad():
         for parent in list(folded.modules()):
@@ -149,6 +150,8 @@ def fold_batchnorm(net:nn.Module, size:int=64) -> nn.Module:
                     if after is not None: parent._modules[name] = after
         x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
         want, got = net.eval()(x), folded(x)
+    if not torch.isfinite(want).all():   # weights far too big: the network itself answers nonsense, folded or not
+        raise BoatclfError("this model's weights give NaN or infinity on a test batch (some weights are far too big): copy the files again, or train again.")
     return folded if torch.allclose(got, want, rtol=1e-3, atol=1e-3 * float(want.abs().max())) else net
 
 # %% ../nbs/06_interpret.ipynb #f7b288c0
@@ -166,15 +169,18 @@ class LoadedModel:
     def logits(self, images, bs:int=32) -> torch.Tensor: raise NotImplementedError   # `images`: from `decode_images`
 
     def try_probs(self, files, bs:int=32) -> tuple[torch.Tensor, dict]:
-        "Probabilities for the readable files among `files` (one row each, in order), and `{index: BoatclfError}` for the others."
+        "Probabilities for the readable files among `files` (one row each, in order), and `{index: BoatclfError}` for the others; a probability that is not a number is an error."
         files, out, errors = list(files), [], {}
         for start in range(0, len(files), 4 * bs):   # a few batches decoded at a time: memory stays small for any number of files
             images = decode_images(files[start:start + 4 * bs], self.info)
             errors.update({start + i: im for i, im in enumerate(images) if isinstance(im, BoatclfError)})
             good = [im for im in images if not isinstance(im, BoatclfError)]
-            if good: out.append(self.logits(good, bs))
-        logits = torch.cat(out) if out else torch.zeros(0, len(self.vocab))
-        return probs_from_logits(logits, self.multi_label, self.info['temperature']), errors
+            if not good: continue
+            probs = probs_from_logits(self.logits(good, bs), self.multi_label, self.info['temperature'])
+            if not torch.isfinite(probs).all():   # finite weights can still overflow (huge weights, a tiny temperature): say so, never print 'nan'
+                raise BoatclfError("this model's answers are NaN or infinity, not probabilities (its weights or its temperature are broken): copy the model files again, or train again.")
+            out.append(probs)
+        return (torch.cat(out) if out else torch.zeros(0, len(self.vocab))), errors
 
     def probs(self, files, bs:int=32) -> torch.Tensor:
         "Probabilities for each image file in `files`: one row per image, one column per class; an unreadable file is an error."
@@ -199,6 +205,8 @@ class PickledModel(LoadedModel):
         return get_probs(self.learn, self.learn.dls.test_dl(images, bs=bs, num_workers=0), act=noop)[0].as_subclass(torch.Tensor)
 
 # %% ../nbs/06_interpret.ipynb #6de427eb
+WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int64)   # floats are converted to the network's float32; int64 counts batches
+
 def load_weights(net:torch.nn.Module, fn:Path, info:dict) -> torch.nn.Module:
     "Load the weights in safetensors file `fn` into `net`, if their sha256 is the one model.json names and every tensor fits."
     data = read_capped(fn, MAX_WEIGHTS_BYTES, f'the {fn.name} that `boatclf train` wrote beside {fn.stem}.json')
@@ -206,13 +214,18 @@ def load_weights(net:torch.nn.Module, fn:Path, info:dict) -> torch.nn.Module:
         raise BoatclfError(f"{fn} is not the file its model.json describes (the sha256 differs): it was changed or damaged; copy both files again.")
     try: weights = safetensors_load(data)
     except Exception as e: raise BoatclfError(f"{fn} is not a valid safetensors file ({_short(str(e), 60)}): copy it again, or train again.") from None
-    odd = next((k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
-    if odd is not None:   # a NaN or an infinity in a weight makes every answer 'nan %': refuse it here, with its name
-        raise BoatclfError(f"{fn}: the weight {odd!r} holds NaN or infinity, which no trained model has: copy the files again, or train again.")
+    odd = next((k for k, t in weights.items() if t.dtype not in WEIGHT_DTYPES), None)
+    if odd is not None:   # float8, complex, bool...: torch cannot check or convert them all, and boatclf never writes them
+        raise BoatclfError(f"{fn}: the weight {odd!r} is stored as {str(weights[odd].dtype).removeprefix('torch.')}, not float16, bfloat16, "
+                           "float32 or float64: copy the files again, or train again.")
     try: net.load_state_dict(weights, strict=True)
     except RuntimeError as e:
         raise BoatclfError(f"{fn} does not fit a {info['arch']} with {len(info['classes'])} classes "
                            f"({_short(' '.join(str(e).split()), 120)}): copy both files again, or train again.") from None
+    odd = next((k for k, t in net.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
+    if odd is not None:   # checked as the network holds it (float32: a float64 1e300 became infinity); it would make every answer 'nan %'
+        raise BoatclfError(f"{fn}: the weight {odd!r} holds NaN or infinity (or a number too big for float32), which no trained model has: "
+                           "copy the files again, or train again.")
     return net
 
 def load_safe_model(fn) -> SafeModel:
@@ -240,10 +253,14 @@ def load_model(fn, trust_pickle:bool=False) -> LoadedModel:
 
 
 # %% ../nbs/06_interpret.ipynb #8ed87895
+def _with_folders_opened(paths) -> list[Path]:
+    "`paths` with each folder replaced by its images (`image_list`, 01d_checks: a path that is not there is refused); a file, even a broken link, stays."
+    return [f for p in map(Path, paths) for f in (image_list([p]) if p.is_dir() or not (p.exists() or p.is_symlink()) else [p])]
+
 def predict_images(model:LoadedModel, files, threshold:float|None=None, bs:int=32) -> list[dict]:
     "Predict each image in `files` (folders stand for their images), in batches: `{'image', 'labels', 'probs'}`, or `{'image', 'error'}` for a file that is not a readable image."
     check_threshold(threshold)
-    files = image_list(files)
+    files = _with_folders_opened(files)   # a broken link found in a folder (even by `boatclf predict`) gets its own error below
     probs, errors = model.try_probs(files, bs)
     thresh = model.threshold if threshold is None else threshold   # None: a single-label model always names its best class
     res, rows = [], iter(probs)
@@ -257,7 +274,7 @@ def predict_images(model:LoadedModel, files, threshold:float|None=None, bs:int=3
 
 # %% ../nbs/06_interpret.ipynb #6a292ac8
 def evaluate_folder(model:LoadedModel, path) -> dict:
-    "Accuracy, per-class accuracy and confusion matrix of `model` on the class folders in `path` (sub-folders included); with a `none/` folder, the share of it rejected."
+    "Accuracy, per-class accuracy and confusion matrix of `model` on the readable images in the class folders in `path` (sub-folders included); with a `none/` folder, the share of it rejected; the unreadable images counted and the first five named."
     path = Path(path).expanduser()
     if not path.is_dir(): raise BoatclfError(f"{path} is not a folder: give a folder with one sub-folder per class.")
     with_none = model.multi_label or bool(image_files(path/NEGATIVE))   # a model that cannot say none still meets photos of nothing
@@ -266,13 +283,19 @@ def evaluate_folder(model:LoadedModel, path) -> dict:
     files = classes.items(path)
     if not files:
         raise BoatclfError(f"{path} has no images in folders named {', '.join(folders)}: the folder names must be the model's classes.")
-    pred = predicted_labels(model.probs(files), model.vocab, model.multi_label, model.threshold or 0.5)
+    probs, errors = model.try_probs(files)   # an unreadable photo is left out and named, not a reason to lose the others
+    if len(errors) == len(files):
+        raise BoatclfError(f"None of the {len(files)} images in {path} could be read; the first: {errors[0]}")
+    unreadable = [str(files[i].relative_to(path)) for i in sorted(errors)]
+    files = [f for i, f in enumerate(files) if i not in errors]
+    pred = predicted_labels(probs, model.vocab, model.multi_label, model.threshold or 0.5)
     truth = [classes.class_of(f) for f in files]
     cm = confusion_from_labels(truth, pred, folders)
     res = dict(images=len(files), accuracy=round(cm.accuracy, 4), per_class={k: round(v, 4) for k, v in cm.per_class.items()},
                labels=cm.labels, confusion=cm.matrix.tolist())
     said_none = [p == NEGATIVE for t, p in zip(truth, pred) if t == NEGATIVE]
     if said_none: res.update(none_images=len(said_none), rejected=round(sum(said_none) / len(said_none), 4))
+    if unreadable: res.update(unreadable=len(unreadable), unreadable_images=unreadable[:5])
     return res
 
 # %% ../nbs/06_interpret.ipynb #e3454312

@@ -1,6 +1,6 @@
 """The web app (06c_app) as a visitor meets it: `boatclf app` in its own process, the page in headless Chromium,
 the API through `gradio_client`; bad input; the folder for a Hugging Face Space."""
-import json, fcntl, os, signal, socket, subprocess, sys, time
+import json, fcntl, os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 
 import pytest
@@ -176,3 +176,123 @@ def test_export_space(cli, bce_model, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     kind, where, inputs = r.stdout.split(' ', 2)
     assert kind == 'Interface' and Path(where).parent == space / 'boatclf' and inputs.strip() == "['Image', 'Slider']", r.stdout
+
+
+# ---- hostile model folders: what a Space gets must come from the model folder itself, and a bad file is never a crash ----
+
+def copy_model(model, dst):
+    "The files `boatclf train` wrote in `model` (no pickle), copied to a new folder `dst`, for a test to spoil."
+    dst.mkdir(parents=True)
+    for n in ('model.json', 'model.safetensors', 'metrics.json', 'model-card.md'): shutil.copyfile(model / n, dst / n)
+    shutil.copytree(model / 'examples', dst / 'examples')
+    return dst
+
+
+def space_files(space):
+    "Every file of a Space but boatclf's code, by its path in the Space: its bytes."
+    return {p.relative_to(space).as_posix(): p.read_bytes() for p in space.rglob('*') if p.is_file() and 'boatclf' not in p.relative_to(space).parts}
+
+
+def test_export_space_follows_no_link(cli, bce_model, tmp_path):
+    "A linked examples/ folder, a linked folder or photo inside it: nothing from outside the model folder is published or served."
+    private = tmp_path / 'private'
+    private.mkdir()
+    secret = next((bce_model / 'examples').iterdir()).read_bytes() + b'my private photo'
+    (private / 'mine.jpg').write_bytes(secret)
+    linked = copy_model(bce_model, tmp_path / 'linked')
+    shutil.rmtree(linked / 'examples')
+    (linked / 'examples').symlink_to(private)
+    inside = copy_model(bce_model, tmp_path / 'inside')
+    (inside / 'examples' / 'more').symlink_to(private)
+    (inside / 'examples' / 'mine.jpg').symlink_to(private / 'mine.jpg')
+    for model in (linked, inside):
+        r = cli('app', model, '--export-space', tmp_path / f'space-{model.name}')
+        assert r.returncode == 0, r.stderr
+        assert 'not in the Space:' in r.stdout and 'link' in r.stdout, r.stdout
+        assert secret not in space_files(tmp_path / f'space-{model.name}').values()
+    from boatclf.app import app_examples
+    from boatclf.interpret import load_model
+    assert app_examples(linked, load_model(linked)) == []   # the app serves none of them either
+    assert len(app_examples(inside, load_model(inside))) == len(list((bce_model / 'examples').iterdir()))
+
+
+def test_export_space_linked_model_file(cli, bce_model, tmp_path):
+    "A model.safetensors or model.json that is a link: one line that says to copy the file itself, and no Space with half a model."
+    for name in ('model.safetensors', 'model.json'):
+        model = copy_model(bce_model, tmp_path / name)
+        (model / name).unlink()
+        (model / name).symlink_to(bce_model / name)
+        assert_user_error(cli('app', model, '--export-space', tmp_path / f'space-{name}'), f'{name} is a link', 'copy the file itself')
+        assert not (tmp_path / f'space-{name}').exists()
+
+
+def test_export_space_from_model_json(cli, bce_model, tmp_path):
+    "The model.json of a folder (a path loading accepts) exports the whole model, not an empty one."
+    r = cli('app', bce_model / 'model.json', '--export-space', tmp_path / 'space')
+    assert r.returncode == 0, r.stderr
+    got = space_files(tmp_path / 'space')
+    assert got['model/model.safetensors'] == (bce_model / 'model.safetensors').read_bytes()
+    assert got['model/model.json'] == (bce_model / 'model.json').read_bytes() and 'model/metrics.json' in got
+
+
+def test_export_space_sub_folder_and_no_half_space(cli, bce_model, tmp_path, monkeypatch):
+    "A sub-folder of examples/ goes with them; an export that fails half-way leaves no folder behind, so the retry works."
+    import boatclf.app
+    model = copy_model(bce_model, tmp_path / 'model')
+    (model / 'examples' / 'more').mkdir()
+    photo = next((bce_model / 'examples').iterdir())
+    (model / 'examples' / 'more' / photo.name).write_bytes(photo.read_bytes())
+    space = tmp_path / 'new' / 'space'
+    def broken(): raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(boatclf.app, 'space_requirements', broken)   # the disk fills up half-way through
+    r = cli('app', model, '--export-space', space)
+    assert r.returncode != 0 and not (tmp_path / 'new').exists(), list((tmp_path / 'new').rglob('*'))
+    space.mkdir(parents=True)                                         # an empty folder the user made is kept, and filled
+    assert cli('app', model, '--export-space', space).returncode != 0 and space.is_dir() and not any(space.iterdir())
+    monkeypatch.undo()
+    r = cli('app', model, '--export-space', space)
+    assert r.returncode == 0, r.stderr
+    assert space_files(space)[f'model/examples/more/{photo.name}'] == photo.read_bytes()
+
+
+def test_export_space_hostile_card_and_metrics(cli, bce_model, tmp_path):
+    "A huge or non-UTF-8 model-card.md, a metrics.json nested too deep or with a number too big for a float: a Space, never a crash."
+    big = copy_model(bce_model, tmp_path / 'big')
+    (big / 'metrics.json').unlink()
+    with open(big / 'model-card.md', 'r+b') as f: f.truncate(50_000_000)   # sparse: 50 MB that take no disk
+    latin = copy_model(bce_model, tmp_path / 'latin')
+    (latin / 'metrics.json').unlink()
+    (latin / 'model-card.md').write_bytes(b'# my model \xff\xfe, caf\xe9\n')
+    nested = copy_model(bce_model, tmp_path / 'nested')
+    (nested / 'metrics.json').write_text('[' * 100_000 + ']' * 100_000)
+    huge = copy_model(bce_model, tmp_path / 'huge')
+    metrics = json.loads((huge / 'metrics.json').read_text())
+    (huge / 'metrics.json').write_text(json.dumps(dict(metrics, lr=10**400)))
+    spaces = {}
+    for model in (big, latin, nested, huge):
+        r = cli('app', model, '--export-space', tmp_path / f'space-{model.name}')
+        assert r.returncode == 0, r.stderr
+        spaces[model.name] = space_files(tmp_path / f'space-{model.name}')
+        assert not [p for p in (tmp_path / f'space-{model.name}').iterdir() if p.name.startswith('.')]
+    assert 'model/model-card.md' not in spaces['big'] and len(spaces['big']['README.md']) < 10_000
+    assert spaces['latin']['model/model-card.md'].decode() == '# my model \ufffd\ufffd, caf\ufffd\n'
+    assert 'model/metrics.json' not in spaces['nested']
+    assert spaces['huge']['model/model-card.md'] == (huge / 'model-card.md').read_bytes()   # the card as it was: it cannot be rebuilt
+    assert json.loads(spaces['huge']['model/metrics.json'])['lr'] == 10**400
+
+
+def test_app_hostile_metrics_and_card(bce_model, tmp_path):
+    "The page of a model whose metrics.json is not what `train` writes, or whose card is huge or not UTF-8: built, with what can be shown."
+    from boatclf.app import make_app
+    said = {}
+    for name, text in [('string', '"error_rate"'), ('nested', '[' * 100_000 + ']' * 100_000),
+                       ('word', '{"error_rate": "x", "n_valid": 3}'), ('missing', '{"error_rate": 0.1}')]:
+        model = copy_model(bce_model, tmp_path / name)
+        (model / 'metrics.json').write_text(text)
+        said[name] = make_app(model).description
+    assert all(s.startswith('Backbone **efficientnet_lite0**') for s in said.values()), said
+    assert 'validation error 10.0%.' in said['missing'] and 'validation error' not in said['word'], said
+    (model / 'model-card.md').write_bytes(b'caf\xe9')
+    assert make_app(model).article == 'caf\ufffd'
+    with open(model / 'model-card.md', 'r+b') as f: f.truncate(50_000_000)
+    assert make_app(model).article is None

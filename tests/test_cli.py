@@ -179,10 +179,15 @@ def test_train_overwrite_freeze_epochs_and_lr(tmp_path, cli):
     (tmp_path/'m').mkdir(); (tmp_path/'m'/'metrics.json').write_text('{"old": true}')
     args = ['train', '--data', tmp_path/'data', '--out', tmp_path/'m', '--size', 32, '--epochs', 1, '--freeze-epochs', 0, '--lr', 0.003]
     assert_user_error(cli(*args), 'already holds a model (metrics.json)')
-    r = cli(*args, '--overwrite')
+    assert_user_error(cli(*args, '--overwrite'), 'no model that boatclf wrote')   # someone's metrics.json, not a model: kept
+    assert json.loads((tmp_path/'m'/'metrics.json').read_text()) == {'old': True}
+    (tmp_path/'m'/'metrics.json').unlink()
+    assert cli(*args).returncode == 0                                             # a model boatclf wrote...
+    assert_user_error(cli(*args), 'already holds a model')
+    r = cli(*args[:-1], 0.005, '--overwrite')                                      # ...which --overwrite replaces
     assert r.returncode == 0, r.stdout + r.stderr
     m = json.loads((tmp_path/'m'/'metrics.json').read_text())
-    assert (m['freeze_epochs'], m['epochs'], m['lr'], m['size']) == (0, 1, 0.003, 32)
+    assert (m['freeze_epochs'], m['epochs'], m['lr'], m['size']) == (0, 1, 0.005, 32)
     assert sorted(p.name for p in (tmp_path/'m').iterdir()) == \
         ['confusion.png', 'examples', 'losses.png', 'metrics.json', 'model-card.md', 'model.json', 'model.pkl', 'model.safetensors']
 
@@ -259,6 +264,58 @@ def test_predict_answers_for_the_readable_images_and_names_the_unreadable_one(tr
     assert '1 of 3 images could not be read' in last and 'Traceback' not in r.stderr, r.stderr
     r = cli('predict', trained/'model', good, bad)
     assert r.returncode == 2 and 'photo.jpg: cannot read it' in r.stdout and 'canoe_0000.jpg: ' in r.stdout, r.stdout
+
+
+def test_predict_a_broken_link_in_a_folder_gets_its_own_error(trained, tmp_path, cli):
+    "A dangling or looping link found in a folder is one unreadable photo; the same link typed by hand is refused before loading."
+    (tmp_path/'photos').mkdir()
+    for i, f in enumerate(sorted((trained/'boats'/'canoe').glob('*.jpg'))[:2]): (tmp_path/'photos'/f'{i}.jpg').write_bytes(f.read_bytes())
+    (tmp_path/'photos'/'gone.jpg').symlink_to('nowhere')
+    (tmp_path/'photos'/'loop.jpg').symlink_to('loop.jpg')
+    r = cli('predict', trained/'model', tmp_path/'photos', '--json')
+    rows = [json.loads(l) for l in r.stdout.splitlines()]
+    assert [Path(x['image']).name for x in rows] == ['0.jpg', '1.jpg', 'gone.jpg', 'loop.jpg'], r.stdout + r.stderr
+    assert [sorted(x) for x in rows] == [['image', 'labels', 'probs']] * 2 + [['error', 'image']] * 2, r.stdout
+    assert r.returncode == 2 and '2 of 4 images could not be read' in r.stderr.strip().splitlines()[-1], r.stderr
+    r = cli('predict', trained/'model', tmp_path/'photos'/'gone.jpg')
+    assert_user_error(r, 'gone.jpg does not exist')
+    assert 'loaded' not in r.stderr
+
+
+def test_predict_json_never_prints_nan(trained, tmp_path, cli):
+    "Finite weights and a temperature in range can still make NaN probabilities: refused in one line, nothing printed (NaN is not JSON)."
+    import hashlib
+    from safetensors.torch import load, save
+    model = tmp_path/'model'; model.mkdir()
+    w = load((trained/'model'/'model.safetensors').read_bytes())
+    w['1.6.weight'][:] = 0; w['1.6.bias'][:] = 1    # the head's last batch norm gives ones, whatever the photo
+    w['1.8.weight'][:] = 0; w['1.8.weight'][:2, 0] = 3e38   # outputs (3e38, 3e38, 0): finite, until divided by the temperature
+    (model/'model.safetensors').write_bytes(save(w))
+    info = json.loads((trained/'model'/'model.json').read_text())
+    info.update(temperature=0.01, weights_sha256=hashlib.sha256((model/'model.safetensors').read_bytes()).hexdigest())
+    (model/'model.json').write_text(json.dumps(info))
+    r = cli('predict', model, trained/'boats'/'canoe'/'canoe_0000.jpg', '--json')
+    assert_user_error(r, 'NaN or infinity')
+    assert r.stdout == ''
+
+
+def test_evaluate_scores_the_readable_photos_and_names_the_unreadable_ones(trained, tmp_path, cli):
+    for c in ('canoe', 'kayak', 'sailboat'):
+        (tmp_path/'eval'/c).mkdir(parents=True)
+        for f in sorted((trained/'boats'/c).glob('*.jpg'))[:2]: (tmp_path/'eval'/c/f.name).write_bytes(f.read_bytes())
+    r = cli('evaluate', trained/'model', tmp_path/'eval', '--json')
+    assert r.returncode == 0, r.stderr
+    clean = json.loads(r.stdout)
+    (tmp_path/'eval'/'canoe'/'zz_cut.jpg').write_bytes((trained/'boats'/'canoe'/'canoe_0000.jpg').read_bytes()[:3000])   # a download cut short
+    r = cli('evaluate', trained/'model', tmp_path/'eval', '--json')
+    assert r.returncode == 0, r.stderr
+    ev = json.loads(r.stdout)
+    assert (ev.pop('unreadable'), ev.pop('unreadable_images')) == (1, ['canoe/zz_cut.jpg'])
+    assert ev == clean and ev['images'] == 6   # the readable photos scored as before
+    r = cli('evaluate', trained/'model', tmp_path/'eval')
+    assert r.returncode == 0 and 'left out 1 that could not be read (first: canoe/zz_cut.jpg)' in r.stdout, r.stdout
+    for f in (tmp_path/'eval').rglob('*.jpg'): f.write_bytes(b'not a photo')
+    assert_user_error(cli('evaluate', trained/'model', tmp_path/'eval'), 'None of the 7 images', 'could be read')
 
 
 def test_predict_a_pipe_is_refused_not_read(trained, tmp_path, cli):

@@ -142,6 +142,29 @@ def _nan_weight(d):
     w[k] = w[k].clone(); w[k].view(-1)[0] = float('nan')
     return save(w)
 
+def _weights_edited(change):
+    "New weights: `change(w)` applied to the weights dict (safetensors: numbers only)."
+    def data(d):
+        from safetensors.torch import load, save
+        w = load((d/'model.safetensors').read_bytes())
+        change(w)
+        return save(w)
+    return data
+
+def _head(w): return next(k for k, t in w.items() if t.ndim == 2 and t.shape[0] == 3)   # the last layer: 3 classes x features
+
+def _float8(w): k = next(k for k, t in w.items() if t.is_floating_point()); w[k] = w[k].to(torch.float8_e4m3fn)
+def _float64_too_big(w): k = _head(w); w[k] = w[k].double(); w[k][0, 0] = 1e300   # a float64, infinity once float32
+def _huge_head(w): w[_head(w)][:] = 3e38                                              # finite, but every output overflows
+def _two_huge_outputs(w):
+    "Outputs (3e38, 3e38, 0) for every photo: the head's last batch norm gives ones, and two rows of the last layer take one of them."
+    w['1.6.weight'][:] = 0; w['1.6.bias'][:] = 1; k = _head(w); w[k][:] = 0; w[k][:2, 0] = 3e38
+
+def _huge_head_and_tiny_temperature(d):
+    "Finite weights and outputs, and a temperature in range, that together make NaN probabilities (softmax of two infinities)."
+    _set_weights(_weights_edited(_two_huge_outputs), fix_sha=True)(d)
+    _edit_json(temperature=0.01)(d)
+
 HOSTILE = {
     'unknown arch':           (_edit_json(arch='os.system'), "arch is 'os.system'"),
     'arch as a dotted path':  (_edit_json(arch='torch.hub.load'), 'arch is'),
@@ -166,6 +189,10 @@ HOSTILE = {
     'truncated weights, sha updated': (_set_weights(_truncated, fix_sha=True), 'not a valid safetensors file'),
     'a tensor renamed':       (_set_weights(_renamed_tensor, fix_sha=True), 'does not fit'),
     'a NaN in the weights':   (_set_weights(_nan_weight, fix_sha=True), 'NaN or infinity'),
+    'a float8 tensor':        (_set_weights(_weights_edited(_float8), fix_sha=True), 'stored as float8_e4m3fn'),
+    'a float64 too big for float32': (_set_weights(_weights_edited(_float64_too_big), fix_sha=True), 'NaN or infinity'),
+    'finite but huge weights': (_set_weights(_weights_edited(_huge_head), fix_sha=True), 'NaN or infinity'),
+    'huge weight, temperature 0.01': (_huge_head_and_tiny_temperature, 'NaN or infinity'),
     'weights missing':        (lambda d: (d/'model.safetensors').unlink(), 'model.safetensors is missing'),
     'weights are /dev/zero':  (lambda d: ((d/'model.safetensors').unlink(), (d/'model.safetensors').symlink_to('/dev/zero')), 'not a regular file'),
     'not JSON':               (lambda d: (d/'model.json').write_text('arch: os.system\n'), 'not valid JSON'),
@@ -187,6 +214,29 @@ def test_hostile_model_files_get_one_line(models, tmp_path, cli, case):
     img = sorted(models[1].rglob('*.jpg'))[0]
     assert_user_error(cli('predict', model, img), words)
     assert_user_error(cli('evaluate', model/'model.json', models[1]), words)
+
+
+def test_probabilities_that_are_not_numbers_are_refused_not_returned(models):
+    "However a model's outputs overflow (here a temperature far below what model.json may hold), no NaN comes out as an answer."
+    import copy
+    from boatclf.core import BoatclfError
+    from boatclf.interpret import load_model, predict_images, evaluate_folder
+    model = load_model(models[0]/'ce')
+    files = sorted(models[1].rglob('*.jpg'))[:3]
+    assert torch.isfinite(model.probs(files)).all()   # the control: the same model, its own temperature
+    model.info = dict(model.info, temperature=1e-40)
+    for call in (lambda: model.probs(files), lambda: predict_images(model, files), lambda: evaluate_folder(model, models[1])):
+        with pytest.raises(BoatclfError, match='NaN or infinity'): call()
+
+
+def test_a_network_whose_outputs_overflow_is_refused_when_folded():
+    from torch import nn
+    from boatclf.core import BoatclfError
+    from boatclf.interpret import fold_batchnorm
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).eval()
+    assert fold_batchnorm(net) is not net   # the control: folded
+    with torch.no_grad(): net[0].weight.fill_(3e38)
+    with pytest.raises(BoatclfError, match='NaN or infinity'): fold_batchnorm(net)
 
 
 def test_hostile_model_real_command(models, tmp_path):
