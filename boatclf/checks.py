@@ -101,9 +101,15 @@ MODEL_FILES = ('model.json', 'model.safetensors', 'model.pkl', 'metrics.json')
 OUT_NAMES = (*MODEL_FILES, 'model-card.md', 'confusion.png', 'losses.png', 'examples')   # everything `train` writes in --out
 
 def _a_model_boatclf_wrote(out:Path) -> bool:
-    "Does `out` hold a model `boatclf train` wrote: a model.json it can read, or (boatclf 0.1) a model.pkl beside a metrics.json?"
+    """Does `out` hold a model `boatclf train` wrote: a model.json it can read, (boatclf 0.1) a model.pkl beside a
+    metrics.json, or only files training writes (a run stopped before its model.json: its folder can be used again)?"""
     try: read_model_info(out/'model.json'); return True
-    except (BoatclfError, OSError): return (out/'model.pkl').is_file() and (out/'metrics.json').is_file()
+    except (BoatclfError, OSError): pass
+    if (out/'model.pkl').is_file() and (out/'metrics.json').is_file(): return True
+    if not all(n in OUT_NAMES or n.startswith('.tmp-') for n in os.listdir(out)): return False   # (.tmp-: write_atomic's, 05_train)
+    try: metrics = json.loads(read_capped(out/'metrics.json', MAX_JSON_BYTES, 'metrics.json')) if (out/'metrics.json').exists() else {'arch': ''}
+    except (BoatclfError, ValueError, RecursionError): return False
+    return isinstance(metrics, dict) and 'arch' in metrics   # a metrics.json of someone else's is not boatclf's
 
 def check_out(out, data=None, overwrite:bool=False) -> Path:
     """`out` as a Path, if a new model may be written there: a new or empty folder, or with `overwrite` a model boatclf wrote;
@@ -113,6 +119,7 @@ def check_out(out, data=None, overwrite:bool=False) -> Path:
     if blocked: raise BoatclfError(f"{blocked} is {'a link to nothing' if blocked.is_symlink() else 'a file'}, not a folder: give --out a folder for the model files.")
     if data is not None and Path(data).is_dir():
         where = [Path(data)] + [d for d in Path(data).iterdir() if d.is_dir()]   # a class folder may be a link to elsewhere
+        where = [d for d in where if not d.name.startswith('.')]   # the folders training reads (01_data): not hidden ones
         if any(out.resolve() == d.resolve() or d.resolve() in out.resolve().parents for d in where):
             raise BoatclfError(f"{out} is inside the data folder {data}: its plots would become training photos; give --out a folder outside it.")
     there = [n for n in OUT_NAMES if os.path.lexists(out/n)]

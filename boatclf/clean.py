@@ -236,6 +236,7 @@ def _no_link_on_way(root:Path, rel) -> bool:
         try:
             if stat.S_ISLNK(os.lstat(p).st_mode): return False
         except FileNotFoundError: pass   # not there (yet): nothing on the rest of the way exists either
+        except NotADirectoryError: return False   # it runs through a file: no such place
     return True
 
 def _recorded_move(root:Path, folder:str, src:Path, row:dict, part:Path|None=None, now:Path|None=None):

@@ -351,7 +351,9 @@ def main(argv:list[str]|None=None) -> int:
     debug = os.environ.get('BOATCLF_DEBUG', '').lower() in ('1', 'true', 'yes')
     try: return args.func(args)
     except BoatclfError as e:
-        print(f'boatclf {args.command}: error: {one_line(e)}', file=sys.stderr)   # one line, whatever a file name holds
+        text = str(e)   # raised in a DataLoader worker, it comes back with the worker's traceback: keep its own last line
+        if text.startswith('Caught BoatclfError'): text = text.rstrip().splitlines()[-1].split('BoatclfError: ', 1)[-1]
+        print(f'boatclf {args.command}: error: {one_line(text)}', file=sys.stderr)   # one line, whatever a file name holds
         return 2
     except KeyboardInterrupt:
         print(f'boatclf {args.command}: interrupted', file=sys.stderr)

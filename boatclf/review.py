@@ -55,11 +55,6 @@ def _class_folders(root:Path) -> list[str]:
     return sorted(d.name for d in root.iterdir() if is_class_name(d.name) and d.is_dir() and not d.is_symlink())
 
 # %% ../nbs/06b_review.ipynb #18596432
-def _utf8(name:str) -> bool:
-    "Can `name` (a file name as Python read it) be written as UTF-8 text? (Not if it holds bytes that were not UTF-8.)"
-    try: name.encode('utf-8'); return True
-    except UnicodeEncodeError: return False
-
 def review_folder(model:LoadedModel, path, per_class:int=12) -> Review:
     "The `per_class` photos with the highest loss in each class folder of `path` that `model` knows (and `none/` for a multi-label model)."
     import torch
@@ -72,9 +67,6 @@ def review_folder(model:LoadedModel, path, per_class:int=12) -> Review:
     skipped = [(f'{d}/', "a single-label (ce) model cannot say 'none'" if d == NEGATIVE else 'not a class of this model')
                for d in folders if d not in known]
     files = [(f, c) for c in known if c in folders for f in image_files(root/c)]
-    odd = {f for f, _ in files if not _utf8(_rel(f, root))}   # a decisions file is UTF-8 text: such a name could not be written in it
-    skipped += [(_shown(_rel(f, root)), 'its name is not UTF-8 text, which a decisions file needs: rename it') for f in sorted(odd)]
-    files = [x for x in files if x[0] not in odd]
     if not files: raise BoatclfError(f"{_shown(str(root))} has no images in folders named {', '.join(known)}: the folder names must be the model's classes.")
     probs, errors = model.try_probs([f for f, _ in files])   # a photo that cannot be read is noted, not a failure
     skipped += [(_rel(files[i][0], root), 'cannot be read (run `boatclf clean` on the folder)') for i in sorted(errors)]
@@ -222,16 +214,29 @@ def check_review_out(path, out=None) -> Path:
     root = Path(path).expanduser()
     out = Path(out).expanduser() if out is not None else root/REVIEW_DIR
     if out == root/REVIEW_DIR and os.path.lexists(out): _real_folder(root, out)   # a link or a file there: a one-line error
-    if os.path.lexists(out) and not out.is_dir(): raise BoatclfError(f'{_shown(str(out))} is a file: give a folder for the review page and decisions (--out).')
+    if os.path.lexists(out) and not out.is_dir():
+        raise BoatclfError(f"{_shown(str(out))} is {'a link to nothing' if out.is_symlink() else 'a file'}: give a folder for the review page and decisions (--out).")
     if os.path.islink(out/DECISIONS):
         raise BoatclfError(f'{_shown(str(out/DECISIONS))} is a link: boatclf writes decisions through no link (it could point anywhere); move it away, then run again.')
-    if os.path.lexists(out/DECISIONS): read_decisions(out/DECISIONS)   # decisions made earlier: checked now, kept later
+    if os.path.lexists(out/DECISIONS):   # decisions made earlier: checked now, kept later
+        try: read_decisions(out/DECISIONS)
+        except BoatclfError as e:
+            raise BoatclfError(f'{str(e).rstrip(".")}; it is the decisions file this review would go on with: move it away, or give --out another folder.') from None
     return out
+
+def _listable(rel:str) -> bool:
+    "Can a decisions file list the photo `rel`: UTF-8 text (not bytes that were not), a path `check_photo_path` accepts?"
+    try: rel.encode('utf-8'); check_photo_path(rel); return True
+    except (UnicodeEncodeError, BoatclfError): return False
 
 def review_photos(model:LoadedModel, path, per_class:int=12, out=None) -> Review:
     "Find the photos of `path` the model gets most wrong (`review_folder`), list them in `out/decisions.csv` (decisions already there are kept) and show them in `out/review.html`; `out` defaults to `path/.review`."
     out = check_review_out(path, out)   # before the slow part
     review = review_folder(model, path, per_class)
+    odd = [r for r in review.rows if not _listable(r['file'])]   # names a decisions file cannot hold, or that it would refuse
+    review.rows = [r for r in review.rows if r not in odd]
+    review.skipped += [(_shown(r['file']), 'its name is not UTF-8 text or holds a backslash or a control character, '
+                        'which a decisions file cannot: rename it') for r in odd]
     review.csv = start_decisions(review, out/DECISIONS)
     review.page = write_page(review, out/PAGE)
     return review

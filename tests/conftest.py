@@ -11,19 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
 
 
-@pytest.fixture(scope='session', autouse=True)
-def temp_folder_in_basetemp(tmp_path_factory):
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
     """Every temporary file of the suite, ours and our children's (notebook kernels' `tempfile.mkdtemp()`, Chromium's
-    profiles, torch.distributed's `torchelastic_*`), goes under pytest's base temp folder, not the machine's /tmp:
-    pytest.ini's retention policy deletes that folder after a passing run, so `make test` leaves nothing behind
-    (runs that leaked into /tmp once filled this machine's disk, and CI's next install failed)."""
-    tmp = tmp_path_factory.mktemp('tmp', numbered=False)
-    old = os.environ.get('TMPDIR')
+    profiles, torch.distributed's `torchelastic_*`, Gradio's and torch's caches), goes under pytest's base temp folder,
+    not the machine's /tmp: pytest.ini's retention policy deletes that folder after a passing run, so `make test` leaves
+    nothing behind (runs that leaked into /tmp once filled this machine's disk, and CI's next install failed). Set here,
+    before the test modules are imported: some libraries fix their temporary folder when imported."""
+    tmp = config._tmp_path_factory.getbasetemp() / 'tmp'
+    tmp.mkdir(exist_ok=True)
     os.environ['TMPDIR'], tempfile.tempdir = str(tmp), None   # tempfile reads TMPDIR again on its next call
-    yield tmp
-    if old is None: os.environ.pop('TMPDIR', None)
-    else: os.environ['TMPDIR'] = old
-    tempfile.tempdir = None
 
 
 def smoke_env(home: Path, **extra) -> dict:
