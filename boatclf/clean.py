@@ -417,7 +417,7 @@ def _check_one(f:Path, root:Path, min_size:int, max_pixels:int, max_bytes:int, s
     except BadImage as e:
         summary.rejected.append((_rel(set_aside(f, root, str(e)), root/REJECTED), str(e)))
         return None
-    if changes:
+    if changes and not f.is_symlink():   # a link is read as it is: a converted copy would put what it points at (anywhere) into the folder
         f = _save_fixed(f, im, sniff_image(data), root, '; '.join(changes))
         summary.converted.append((_rel(f, root), '; '.join(changes)))
     return f, im.width * im.height, fingerprint(im)

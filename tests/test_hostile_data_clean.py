@@ -412,3 +412,15 @@ except BoatclfError as e: print('BoatclfError:', e)
 '''
     r = subprocess.run([sys.executable, '-c', code, str(tmp_path / 'boats')], env=smoke_env(tmp_path / 'home'), capture_output=True, text=True, timeout=120)
     assert 'BoatclfError:' in r.stdout and 'named pipe' in r.stdout, r.stdout + r.stderr[-2000:]
+
+
+def test_clean_writes_no_copy_of_a_linked_photo(tmp_path):
+    "A photo that is a link to a file outside (one of yours, RGBA: it would be converted) stays a link; its pixels are not copied in."
+    outside = tmp_path / 'mine'; outside.mkdir()
+    Image.new('RGBA', (120, 90), (10, 200, 30, 128)).save(outside / 'private.png')
+    (tmp_path / 'boats' / 'canoe').mkdir(parents=True)
+    (tmp_path / 'boats' / 'canoe' / 'leak.png').symlink_to(outside / 'private.png')
+    s = clean_images(tmp_path / 'boats', progress=False)
+    assert (tmp_path / 'boats' / 'canoe' / 'leak.png').is_symlink() and s.converted == []
+    assert not [p for p in (tmp_path / 'boats').rglob('*') if p.is_file() and not p.is_symlink() and p.suffix == '.png']
+    assert (outside / 'private.png').exists()
