@@ -12,13 +12,12 @@ import boatclf
 from .core import BoatclfError, one_line, reachable
 from .data import MAX_BYTES, BadImage, image_files, read_regular
 from .interpret import LoadedModel, load_model, predict_images, model_card, shareable
-from .checks import MAX_JSON_BYTES, model_file, read_capped
+from .checks import model_file, read_capped, read_metrics
 
 # %% auto #0
-__all__ = ['NO_BOAT', 'MAX_CARD_BYTES', 'SPACE_PLOTS', 'SPACE_APP', 'import_gradio', 'answer', 'read_metrics', 'read_card',
-           'summary', 'let_through', 'example_files', 'app_examples', 'make_app', 'pick_port', 'serve',
-           'space_requirements', 'space_readme', 'space_source', 'space_metrics', 'space_card', 'write_space',
-           'export_space']
+__all__ = ['NO_BOAT', 'MAX_CARD_BYTES', 'SPACE_PLOTS', 'SPACE_APP', 'import_gradio', 'answer', 'read_card', 'summary',
+           'let_through', 'example_files', 'app_examples', 'make_app', 'pick_port', 'serve', 'space_requirements',
+           'space_readme', 'space_source', 'space_metrics', 'space_card', 'write_space', 'export_space']
 
 # %% ../nbs/06c_app.ipynb #5664ad2e
 NO_BOAT = 'no boat I know'
@@ -39,12 +38,6 @@ def answer(model:LoadedModel, photo, threshold:float|None=None) -> tuple[str, di
     return ', '.join(r['labels']) or NO_BOAT, r['probs']
 
 # %% ../nbs/06c_app.ipynb #dc65f104
-def read_metrics(folder) -> dict:
-    "metrics.json of a model folder, or {} when it is missing, over 1 MB, or not a JSON object (the app works without it)."
-    try: metrics = json.loads(read_capped(Path(folder)/'metrics.json', MAX_JSON_BYTES, 'the metrics.json `boatclf train` wrote'))
-    except (BoatclfError, ValueError, RecursionError): return {}   # RecursionError: brackets nested thousands deep
-    return metrics if isinstance(metrics, dict) else {}
-
 MAX_CARD_BYTES = 1_000_000   # the card `boatclf train` writes is about 2 kB
 
 def read_card(folder) -> str|None:

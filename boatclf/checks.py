@@ -3,6 +3,7 @@
 # %% ../nbs/01d_checks.ipynb #ebb36d3e
 from __future__ import annotations
 import json, math, os, sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .core import BoatclfError, NEGATIVE, OFFLINE_WEIGHTS, Settings, offline_backbones, weights_install
@@ -14,8 +15,8 @@ __all__ = ['EPOCHS', 'FREEZE_EPOCHS', 'SIZES', 'MAX_LR', 'ARCH_NAMES', 'PRECISIO
            'OUT_NAMES', 'MAX_CLASSES', 'MIN_PER_CLASS', 'MODEL_FORMAT', 'MAX_JSON_BYTES', 'MAX_WEIGHTS_BYTES',
            'check_sizes', 'parse_sizes', 'size_epochs', 'check_train_args', 'check_arch', 'check_precision',
            'check_processes', 'check_out', 'class_folders', 'check_counts', 'check_images', 'check_data_folder',
-           'check_train_request', 'read_capped', 'check_model_info', 'read_model_info', 'model_file', 'check_model',
-           'check_threshold', 'image_list']
+           'check_train_request', 'read_capped', 'read_metrics', 'check_model_info', 'read_model_info', 'model_file',
+           'check_model', 'check_threshold', 'image_list']
 
 # %% ../nbs/01d_checks.ipynb #17dd1523
 EPOCHS, FREEZE_EPOCHS, SIZES = (1, 100), (0, 10), (32, 1024)   # the ranges `train` accepts
@@ -107,9 +108,7 @@ def _a_model_boatclf_wrote(out:Path) -> bool:
     except (BoatclfError, OSError): pass
     if (out/'model.pkl').is_file() and (out/'metrics.json').is_file(): return True
     if not all(n in OUT_NAMES or n.startswith('.tmp-') for n in os.listdir(out)): return False   # (.tmp-: write_atomic's, 05_train)
-    try: metrics = json.loads(read_capped(out/'metrics.json', MAX_JSON_BYTES, 'metrics.json')) if (out/'metrics.json').exists() else {'arch': ''}
-    except (BoatclfError, ValueError, RecursionError): return False
-    return isinstance(metrics, dict) and 'arch' in metrics   # a metrics.json of someone else's is not boatclf's
+    return not (out/'metrics.json').exists() or 'arch' in read_metrics(out)   # a metrics.json of someone else's is not boatclf's
 
 def check_out(out, data=None, overwrite:bool=False) -> Path:
     """`out` as a Path, if a new model may be written there: a new or empty folder, or with `overwrite` a model boatclf wrote;
@@ -168,11 +167,12 @@ def check_counts(path, classes) -> dict:
     return counts
 
 def check_images(path, files) -> None:
-    "Raise a `BoatclfError` naming the files in `files` that are not readable images (read as everywhere else: `read_image`)."
-    bad = []
-    for f in files:
+    "Raise a `BoatclfError` naming the files in `files` that are not readable images (read as everywhere else: `read_image`), several at once."
+    def why(f):
         try: read_image(f)
-        except BadImage as e: bad.append((f, e))
+        except BadImage as e: return e
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:   # PIL decodes outside Python's lock: a phone photo takes 50 ms
+        bad = [(f, e) for f, e in zip(files, pool.map(why, files)) if e is not None]
     if bad:
         f, e = bad[0]
         raise BoatclfError(f"{len(bad)} file(s) in {path} are not readable images (first: {Path(f).relative_to(path)}: "
@@ -209,8 +209,14 @@ def read_capped(fn:Path, max_bytes:int, what:str) -> bytes:
     "The bytes of regular file `fn`, if there are at most `max_bytes` (`read_regular`: a pipe, a device or a huge file is refused, not read)."
     try: return read_regular(Path(fn), max_bytes)
     except BadImage as e: raise BoatclfError(f"{fn} cannot be used ({e}): give {what}.") from None
-    except FileNotFoundError: raise BoatclfError(f"{fn} is missing: give {what}.") from None
+    except FileNotFoundError: raise BoatclfError(f"{fn} does not exist: give {what}.") from None
     except OSError as e: raise BoatclfError(f"{fn} cannot be read ({e.strerror or e}): give {what}.") from None
+
+def read_metrics(folder) -> dict:
+    "metrics.json of a model folder, or {} when it is missing, over 1 MB, or not a JSON object (the app, and `check_out`, work without it)."
+    try: metrics = json.loads(read_capped(Path(folder)/'metrics.json', MAX_JSON_BYTES, 'the metrics.json `boatclf train` wrote'))
+    except (BoatclfError, ValueError, RecursionError): return {}   # RecursionError: brackets nested thousands deep
+    return metrics if isinstance(metrics, dict) else {}
 
 def _short(v, n:int=40) -> str:
     r = repr(v)

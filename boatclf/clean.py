@@ -209,19 +209,15 @@ def _moved_to(root:Path, folder:str, rel:str) -> Path:
 
 def _rel(f:Path, root:Path) -> str: return Path(f).relative_to(root).as_posix()
 
-def _what(p:Path) -> str|None:
-    "'a link', 'not a folder' or None (a real folder) for `p`; a link to a folder is a link."
-    st = os.lstat(p)
-    return 'a link' if stat.S_ISLNK(st.st_mode) else None if stat.S_ISDIR(st.st_mode) else 'not a folder'
-
 def _real_folder(root:Path, d:Path) -> Path:
     """Folder `d` inside `root`, made where missing; a `BoatclfError` for a link or a file on the way: boatclf keeps its
     records and the photos it moves only in real folders inside `root` (a link could lead anywhere, a stranger's folder can hold one)."""
     p = root
     for part in d.relative_to(root).parts:
         p = p/part
-        try: what = _what(p)
+        try: st = os.lstat(p)   # a link to a folder is a link
         except FileNotFoundError: os.mkdir(p); continue
+        what = 'a link' if stat.S_ISLNK(st.st_mode) else None if stat.S_ISDIR(st.st_mode) else 'not a folder'
         if what: raise BoatclfError(f'{_shown(_rel(p, root))} in {_shown(str(root))} is {what}: boatclf keeps its records and the photos it '
                                     'moves only in real folders inside the folder it works on; move it away, then run again.')
     return d

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_datablock.ipynb #cbbc360e
 from __future__ import annotations
-import os
+import io, os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from fastcore.meta import delegates
 from PIL import Image, ImageOps
 
 from .core import BoatclfError, NEGATIVE, Settings, get_settings
-from .data import BadImage, image_files
+from .data import BadImage, image_files, write_new
 from .clean import read_image
 from .checks import class_folders, check_counts
 
@@ -147,7 +147,8 @@ def boat_dls(path, settings:Settings|None=None, multi_label:bool=False, bs:int|N
     block = boat_block(classes, s, multi_label=multi_label, **kwargs)
     n_items = len(block.get_items(path))
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if s.device == 'cuda' else 0
-    return block.dataloaders(path, bs=min(bs or s.bs, max(2, n_items // 5)), num_workers=num_workers, dl_type=PresizeCacheDL)   # Step 9b
+    return block.dataloaders(path, bs=min(bs or s.bs, max(2, n_items // 5)), num_workers=num_workers, dl_type=PresizeCacheDL,
+                             device='cpu' if s.device == 'cpu' else None)   # BOATCLF_DEVICE=cpu: fastai's batches stay off a GPU too   # Step 9b
 
 # %% ../nbs/02_datablock.ipynb #b7f99b94
 def show_resize_methods(img_path, size:int=128):
@@ -219,9 +220,8 @@ def _presize_one(src:Path, dst:Path, max_size:int, quality:int) -> str:
             im = ImageOps.exif_transpose(im).convert('RGB')
             im.thumbnail((max_size, max_size), Image.LANCZOS)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f'.{dst.name}.tmp'); tmp.unlink(missing_ok=True)   # (a link left there is not followed)
-            im.save(tmp, 'JPEG', quality=quality)
-            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns)); os.replace(tmp, dst)
+            buf = io.BytesIO(); im.save(buf, 'JPEG', quality=quality)
+            os.utime(write_new(dst, buf.getvalue()), ns=(st.st_atime_ns, st.st_mtime_ns))   # whole or not at all, through no link (01_data)
         return 'done'
     except Exception as e: return f'failed: {type(e).__name__}'
 

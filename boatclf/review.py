@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core import BoatclfError, NEGATIVE
-from .data import BadImage, _append_row, _shown, check_whole, image_files, is_class_name, read_regular, sha256_file, write_new
+from .data import BadImage, _append_row, _shown, check_whole, image_files, is_class_name, sha256_file, write_new
+from .checks import read_capped
 from .clean import (MOVED, REJECTED, _finish_interrupted, _moved_to, _no_link_on_way, _one_clean_at_a_time, _read_report,
                            _real_folder, _rel, move_file, read_image, set_aside)
 # PyTorch, the losses and the model are imported where a review computes losses (`image_losses`, `review_folder`):
@@ -116,9 +117,7 @@ def check_photo_path(rel:str) -> str:
 def _read_csv(f:Path) -> list[dict]:
     "The rows of the CSV file `f`, read with care: at most `MAX_DECISIONS_BYTES`, UTF-8, no NUL byte; else a one-line `BoatclfError`."
     what = 'give the decisions.csv that `boatclf review` wrote'
-    try: data = read_regular(f, MAX_DECISIONS_BYTES)
-    except BadImage as e: raise BoatclfError(f'{_shown(str(f))} cannot be used ({e}): {what}.') from None
-    except FileNotFoundError: raise BoatclfError(f'{_shown(str(f))} does not exist: {what}.') from None
+    data = read_capped(f, MAX_DECISIONS_BYTES, "the decisions.csv that `boatclf review` wrote")   # (01d_checks)
     if b'\0' in data: raise BoatclfError(f'{_shown(str(f))} holds a NUL byte, so it is not a CSV file: {what}.')
     try: text = data.decode('utf-8-sig')   # a spreadsheet may add a byte-order mark
     except UnicodeDecodeError as e:
@@ -273,17 +272,13 @@ def review_widget(review:Review):
     return ui
 
 # %% ../nbs/06b_review.ipynb #9e205474
-def _inside(root:Path, rel:str) -> Path|None:
-    "`root/rel` if no folder or file on the way is a link (a link could lead out of `root`); None if one is."
-    return root/rel if _no_link_on_way(root, rel) else None
-
 def _checked_decisions(root:Path, csv_file) -> dict:
     "The decisions in `csv_file` that move something, each checked against `root` before any file moves; a `BoatclfError` for the first that cannot be applied."
     classes, todo = _class_folders(root), {}
     for rel, r in read_decisions(csv_file).items():
         if not r['parsed'] or r['parsed'][0] == 'keep': continue
         where = f'{_shown(str(csv_file))}: the decision for {_shown(rel)!r}'
-        if _inside(root, rel) is None:
+        if not _no_link_on_way(root, rel):
             raise BoatclfError(f'{where}: a folder or file on its path is a link, which could lead outside {_shown(str(root))}; boatclf moves no linked file.')
         if rel.split('/')[0] not in classes:
             raise BoatclfError(f"{where}: {_shown(str(root))} has no class folder {_shown(rel.split('/')[0])}/; the class folders are {', '.join(classes)}.")
@@ -349,9 +344,9 @@ def _applied_to(root:Path, rel:str, r:dict, moves:dict) -> Path|None:
     "Where an apply moved photo `rel` (`moves`: `_moves_by_origin`), if that file is still there, byte for byte."
     for folder, row in moves.get(rel, []):
         base = root if folder == MOVED else root/folder
-        try: f = _inside(root, _rel(_moved_to(root, folder, check_photo_path(row.get('file', ''))), root))
+        try: f = _moved_to(root, folder, check_photo_path(row.get('file', '')))
         except BoatclfError: continue   # a report row that points anywhere odd is not followed
-        if f is not None and base in f.parents and _changed(f, r) is None: return f
+        if _no_link_on_way(root, _rel(f, root)) and base in f.parents and _changed(f, r) is None: return f
     return None
 
 def undo_decisions(path, csv_file) -> Applied:

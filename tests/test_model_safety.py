@@ -193,7 +193,7 @@ HOSTILE = {
     'a float64 too big for float32': (_set_weights(_weights_edited(_float64_too_big), fix_sha=True), 'NaN or infinity'),
     'finite but huge weights': (_set_weights(_weights_edited(_huge_head), fix_sha=True), 'NaN or infinity'),
     'huge weight, temperature 0.01': (_huge_head_and_tiny_temperature, 'NaN or infinity'),
-    'weights missing':        (lambda d: (d/'model.safetensors').unlink(), 'model.safetensors is missing'),
+    'weights missing':        (lambda d: (d/'model.safetensors').unlink(), 'model.safetensors does not exist'),
     'weights are /dev/zero':  (lambda d: ((d/'model.safetensors').unlink(), (d/'model.safetensors').symlink_to('/dev/zero')), 'not a regular file'),
     'not JSON':               (lambda d: (d/'model.json').write_text('arch: os.system\n'), 'not valid JSON'),
     'not UTF-8':              (lambda d: (d/'model.json').write_bytes(b'\xff\xfe{}'), 'not valid JSON'),
@@ -218,7 +218,6 @@ def test_hostile_model_files_get_one_line(models, tmp_path, cli, case):
 
 def test_probabilities_that_are_not_numbers_are_refused_not_returned(models):
     "However a model's outputs overflow (here a temperature far below what model.json may hold), no NaN comes out as an answer."
-    import copy
     from boatclf.core import BoatclfError
     from boatclf.interpret import load_model, predict_images, evaluate_folder
     model = load_model(models[0]/'ce')
